@@ -1,0 +1,143 @@
+/**
+ * Errors are values with stable codes. `reason` is for logs and metrics (never parse a message);
+ * `error` is the OAuth error code sent to the client; `description` is a short fixed sentence that never
+ * echoes the assertion, keys or secrets.
+ */
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'invalid_scope'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+/** Every reason a grant request can be refused, with the OAuth error it maps to. */
+export const REASONS = {
+  // SPEC §3 step 1: the request
+  assertion_missing: 'invalid_request',
+  parameter_repeated: 'invalid_request',
+  tenant_unknown: 'invalid_request',
+  assertion_too_large: 'invalid_grant',
+  assertion_malformed: 'invalid_grant',
+  // step 2: the JOSE header
+  alg_not_allowed: 'invalid_grant',
+  crit_unsupported: 'invalid_grant',
+  key_not_found: 'invalid_grant',
+  // step 3: the issuer
+  issuer_unknown: 'invalid_grant',
+  // step 4: the signature
+  signature_invalid: 'invalid_grant',
+  no_usable_key: 'invalid_grant',
+  // step 5: the claims
+  issuer_mismatch: 'invalid_grant',
+  subject_invalid: 'invalid_grant',
+  audience_mismatch: 'invalid_grant',
+  exp_missing: 'invalid_grant',
+  assertion_expired: 'invalid_grant',
+  exp_too_far: 'invalid_grant',
+  assertion_not_yet_valid: 'invalid_grant',
+  iat_in_future: 'invalid_grant',
+  iat_too_old: 'invalid_grant',
+  jti_missing: 'invalid_grant',
+  jti_invalid: 'invalid_grant',
+  // step 6: subject and client policy
+  subject_not_allowed: 'invalid_grant',
+  client_not_allowed: 'invalid_grant',
+  // step 7: scope
+  scope_not_allowed: 'invalid_scope',
+  // step 8: user
+  user_not_found: 'invalid_grant',
+  // step 9: replay
+  jti_replayed: 'invalid_grant',
+  // infrastructure
+  store_unavailable: 'temporarily_unavailable',
+  key_source_unavailable: 'temporarily_unavailable',
+} as const satisfies Record<string, OAuthErrorCode>;
+
+export type ReasonCode = keyof typeof REASONS;
+
+/** The client-facing sentence for each reason: fixed text, nothing from the request. */
+const DESCRIPTIONS: Record<ReasonCode, string> = {
+  assertion_missing: 'The request must carry exactly one non-empty assertion.',
+  parameter_repeated: 'A request parameter was given more than once.',
+  tenant_unknown: 'The tenant domain is not known.',
+  assertion_too_large: 'The assertion is too large.',
+  assertion_malformed: 'The assertion is not a well-formed signed JWT.',
+  alg_not_allowed: 'The assertion is signed with an algorithm that is not allowed.',
+  crit_unsupported: 'The assertion header names a critical extension that is not supported.',
+  key_not_found: 'The assertion names a signing key that is not known for its issuer.',
+  issuer_unknown: 'The assertion issuer is not a trusted identity provider.',
+  signature_invalid: 'The assertion signature is invalid.',
+  no_usable_key: 'The identity provider has no key that can verify the assertion.',
+  issuer_mismatch: 'The assertion issuer does not match the identity provider.',
+  subject_invalid: 'The assertion must have a non-empty subject.',
+  audience_mismatch: 'The assertion is not intended for this token endpoint.',
+  exp_missing: 'The assertion must have a numeric expiry time.',
+  assertion_expired: 'The assertion has expired.',
+  exp_too_far: 'The assertion expiry is too far in the future.',
+  assertion_not_yet_valid: 'The assertion is not yet valid.',
+  iat_in_future: 'The assertion was issued in the future.',
+  iat_too_old: 'The assertion was issued too long ago.',
+  jti_missing: 'The assertion must have a JWT ID.',
+  jti_invalid: 'The assertion JWT ID is invalid.',
+  subject_not_allowed: 'The assertion subject is not allowed for this identity provider.',
+  client_not_allowed: 'This client may not use assertions from this identity provider.',
+  scope_not_allowed: 'The requested scope is not allowed.',
+  user_not_found: 'The assertion subject does not map to a user.',
+  jti_replayed: 'The assertion has already been used.',
+  store_unavailable: 'The service is temporarily unavailable; try again shortly.',
+  key_source_unavailable: 'The identity provider keys are temporarily unavailable; try again shortly.',
+};
+
+const STATUS: Partial<Record<OAuthErrorCode, number>> = { temporarily_unavailable: 503, server_error: 500 };
+
+/**
+ * A refused grant request. `detail` is for logs only (never sent to the client).
+ *
+ * @example
+ * throw new JwtBearerError('assertion_expired', { detail: 'exp 1700000000 < now 1700000100' });
+ */
+export class JwtBearerError extends Error {
+  readonly reason: ReasonCode;
+  readonly error: OAuthErrorCode;
+  readonly status: number;
+  readonly detail?: string;
+
+  constructor(reason: ReasonCode, options: { detail?: string; cause?: unknown } = {}) {
+    super(DESCRIPTIONS[reason], { cause: options.cause });
+    this.name = 'JwtBearerError';
+    this.reason = reason;
+    this.error = REASONS[reason];
+    this.status = STATUS[this.error] ?? 400;
+    this.detail = options.detail;
+  }
+
+  /** The sentence sent as `error_description`. */
+  get description(): string {
+    return this.message;
+  }
+}
+
+/**
+ * Thrown by the store when the database cannot answer (down, timed out, pool exhausted). The grant
+ * turns it into 503 `temporarily_unavailable`; the raw driver message stays in `cause`, for logs only.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'store_unavailable';
+  constructor(cause: unknown) {
+    super('The database is unavailable.', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Thrown at start-up for invalid options; the message says which option and how to fix it. */
+export class ConfigurationError extends TypeError {
+  readonly code = 'invalid_configuration';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}

@@ -1,0 +1,58 @@
+import type { IdentityProviderRecord, Tenant } from '../types';
+
+/** What the grant writes in one atomic step once SPEC §3 steps 1–8 have passed. */
+export interface IssuanceInput {
+  tenantId: string;
+  idpId: string;
+  idpName: string;
+  clientId: string;
+  subject: string;
+  jti: string | null;
+  /** The replay key (the `jti`, or the SHA-256 of the signing input). */
+  replayKey: string;
+  /** Until when the replay record stands: the assertion's `exp` plus the IdP's clock skew. */
+  replayExpiresAt: Date;
+  scope: string | null;
+  accessTokenSha256: string;
+  refreshTokenSha256: string | null;
+  /** Expiry of the access token. */
+  expiresAt: Date;
+}
+
+/** A refresh token's origin, as the refresh policy needs it. */
+export interface RefreshOrigin {
+  auditId: string;
+  tenantId: string;
+  /** `null` once the IdP was deleted. */
+  idpId: string | null;
+  idpName: string;
+  /** `false` when the IdP is disabled or deleted. */
+  idpEnabled: boolean;
+  clientId: string;
+  subject: string;
+  jti: string | null;
+}
+
+/**
+ * The grant-facing store. Every method throws {@link StoreUnavailableError} (and nothing else) when the
+ * database cannot answer, so callers can answer 503 without parsing driver messages.
+ */
+export interface GrantStore {
+  findTenant(domain: string): Promise<Tenant | null>;
+  /** The IdP named `issuer` in the tenant, with aliases and certificates, in one round trip; disabled ones too. */
+  findIdentityProvider(tenantId: string, issuer: string): Promise<IdentityProviderRecord | null>;
+  /**
+   * SPEC §3 step 9 and the audit row, atomically: returns the audit row id, or `null` when the
+   * (IdP, replay key) pair is already recorded and not yet expired at `now`.
+   */
+  recordIssuance(input: IssuanceInput, now: Date): Promise<string | null>;
+  /** Compensates {@link recordIssuance} when the host failed to save the token: frees the `jti` again. */
+  undoIssuance(auditId: string, idpId: string, replayKey: string): Promise<void>;
+  findRefreshOrigin(refreshTokenSha256: string): Promise<RefreshOrigin | null>;
+  /** Audit row for a token issued by the host's `refresh_token` grant from a token of ours. */
+  recordRefresh(parentId: string, token: { accessTokenSha256: string; refreshTokenSha256: string | null; scope: string | null; expiresAt: Date }): Promise<string>;
+  /** Marks the audit rows of a token (by access or refresh token hash) revoked. */
+  markRevoked(tokenSha256: string, at: Date): Promise<void>;
+  /** Deletes replay records past `expires_at`; returns how many. */
+  pruneUsedAssertions(now: Date): Promise<number>;
+}
