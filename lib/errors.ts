@@ -47,6 +47,7 @@ export const REASONS = {
   subject_not_allowed: 'invalid_grant',
   client_not_allowed: 'invalid_grant',
   // step 7: scope
+  scope_invalid: 'invalid_scope',
   scope_not_allowed: 'invalid_scope',
   // step 8: user
   user_not_found: 'invalid_grant',
@@ -85,6 +86,7 @@ const DESCRIPTIONS: Record<ReasonCode, string> = {
   jti_invalid: 'The assertion JWT ID is invalid.',
   subject_not_allowed: 'The assertion subject is not allowed for this identity provider.',
   client_not_allowed: 'This client may not use assertions from this identity provider.',
+  scope_invalid: 'The scope parameter is malformed.',
   scope_not_allowed: 'The requested scope is not allowed.',
   user_not_found: 'The assertion subject does not map to a user.',
   jti_replayed: 'The assertion has already been used.',

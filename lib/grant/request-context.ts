@@ -1,0 +1,23 @@
+import { JwtBearerError } from '../errors';
+import type { GrantStore } from '../store/types';
+import type { Tenant } from '../types';
+
+/** SPEC §1: no `tenantDomain` means the default tenant. */
+export const DEFAULT_TENANT = 'carbon.super';
+
+/** What the grant learned about a request, for the endpoint's one log line and metrics. */
+export interface GrantFacts {
+  /** Name of the IdP found for the assertion's `iss` (only a known, enabled one). */
+  issuer?: string;
+  reason?: string;
+  verifyMs?: number;
+}
+
+/** Finds the tenant named by `?tenantDomain=`; unknown or repeated → `invalid_request`. */
+export async function resolveTenant(store: GrantStore, domain: unknown): Promise<Tenant> {
+  if (Array.isArray(domain)) throw new JwtBearerError('parameter_repeated', { detail: 'tenantDomain given more than once' });
+  if (typeof domain !== 'string' || domain.length === 0 || domain.length > 253) throw new JwtBearerError('tenant_unknown');
+  const tenant = await store.findTenant(domain);
+  if (!tenant) throw new JwtBearerError('tenant_unknown');
+  return tenant;
+}

@@ -1,0 +1,38 @@
+import { JwtBearerError } from '../errors';
+
+/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * Parses the `scope` form parameter into its distinct tokens; `undefined` when absent.
+ * A malformed value is `invalid_scope` (RFC 6749 §5.2), not a reason to ignore it.
+ */
+export function parseRequestedScope(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new JwtBearerError('scope_invalid', { detail: 'scope is not a string' });
+  const tokens = value.split(' ').filter((t) => t.length > 0);
+  if (tokens.length === 0) return undefined;
+  if (!tokens.every((t) => SCOPE_TOKEN.test(t))) throw new JwtBearerError('scope_invalid', { detail: 'scope has characters outside RFC 6749 §3.3' });
+  return [...new Set(tokens)];
+}
+
+/**
+ * SPEC §3 step 7 (policy part): every requested scope must lie within the IdP's allowed scopes and the
+ * client's, where either is set. Nothing requested is always within policy.
+ */
+export function checkScopePolicy(requested: string[] | undefined, idpAllowed: string[] | null, clientAllowed: string[] | null): void {
+  if (!requested) return;
+  for (const [allowed, who] of [[idpAllowed, 'identity provider'], [clientAllowed, 'client']] as const) {
+    if (allowed && requested.some((s) => !allowed.includes(s))) {
+      throw new JwtBearerError('scope_not_allowed', { detail: `scope outside the ${who}'s allowed scopes` });
+    }
+  }
+}
+
+/** The client's allowed scopes as a host client object may carry them (`scopes` array or `scope` string). */
+export function clientScopes(client: Record<string, unknown>): string[] | null {
+  if (Array.isArray(client.scopes)) return client.scopes.map(String);
+  if (typeof client.scope === 'string') return client.scope.split(' ').filter(Boolean);
+  if (Array.isArray(client.scope)) return client.scope.map(String);
+  return null;
+}

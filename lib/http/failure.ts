@@ -1,0 +1,43 @@
+import { StoreUnavailableError } from '../errors';
+
+/** An answer to send: status, OAuth error code and a fixed sentence. */
+export interface ErrorAnswer {
+  status: number;
+  error: string;
+  description: string;
+}
+
+const UNAVAILABLE: ErrorAnswer = {
+  status: 503,
+  error: 'temporarily_unavailable',
+  description: 'The service is temporarily unavailable; try again shortly.',
+};
+const UNEXPECTED: ErrorAnswer = { status: 500, error: 'server_error', description: 'The server could not complete the request.' };
+
+// SQLSTATE classes that mean "the database cannot answer now": connection (08), resources (53),
+// operator intervention (57: shutdown, statement timeout).
+const UNAVAILABLE_SQLSTATE = /^(08|53|57)/;
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/** Whether an error (or its cause chain) says the database or another dependency is unreachable. */
+export function isUnavailable(error: unknown): boolean {
+  for (let e: any = error, depth = 0; e && depth < 5; e = e.cause ?? e.inner, depth++) {
+    if (e instanceof StoreUnavailableError || e.name === 'StoreUnavailableError' || e.name === 'KnexTimeoutError') return true;
+    if (e.name === 'temporarily_unavailable') return true;
+    if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || UNAVAILABLE_SQLSTATE.test(e.code))) return true;
+    if (typeof e.message === 'string' && /Connection terminated|Query read timeout|connect ECONNREFUSED/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The answer for anything node-oauth2-server threw. Client errors (4xx OAuth errors) keep their code and
+ * sentence; server-side failures never show their message (it may be a raw driver text) nor a stack.
+ */
+export function answerFor(error: unknown): ErrorAnswer {
+  const e = error as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof e?.code === 'number' && Number.isInteger(e.code) && e.code >= 400 && e.code < 500 && typeof e.name === 'string') {
+    return { status: e.code, error: e.name, description: typeof e.message === 'string' ? e.message : '' };
+  }
+  return isUnavailable(error) ? UNAVAILABLE : UNEXPECTED;
+}
