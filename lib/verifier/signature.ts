@@ -1,0 +1,70 @@
+import { errors, flattenedVerify } from 'jose';
+import { JwtBearerError } from '../errors';
+import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey } from '../keys/types';
+import type { IdentityProviderRecord } from '../types';
+import type { DecodedAssertion } from './decode';
+
+/**
+ * SPEC §3 steps 2 (key selection) and 4 (signature), on an `alg` already within the IdP's allow-list.
+ *
+ * 1. Ask every key source for the IdP's keys that match the hint. A hint that matches none →
+ *    `key_not_found`: a `kid` naming a key we do not have is not a reason to try the keys we do have.
+ * 2. Keep the keys valid at `now` (certificates outside notBefore/notAfter are skipped, never fatal) and
+ *    of the alg's own type (RFC 8725 §3.1); none left, or none that imports for `alg` → `no_usable_key`.
+ * 3. Verify with each in turn; the first that verifies wins; all failed → `signature_invalid`.
+ *
+ * The key handed to jose is always one of ours (a CryptoKey, not a resolver function), so jose reads no
+ * key material from the header (`jwk`, `jku`, `x5u`, `x5c`), and `algorithms: [alg]` pins the algorithm
+ * again inside jose, which also checks the CryptoKey's algorithm, curve and RSA size against it.
+ *
+ * @returns the id of the key that verified the signature.
+ */
+export async function verifySignature(
+  decoded: DecodedAssertion,
+  alg: string,
+  hint: KeyHint,
+  idp: IdentityProviderRecord,
+  sources: readonly KeySource[],
+  now: Date,
+): Promise<string> {
+  const found = sources.length === 1 ? await sources[0]!.getKeys(idp, hint) : (await Promise.all(sources.map((source) => source.getKeys(idp, hint)))).flat();
+  if (found.length === 0 && !isEmptyHint(hint)) throw new JwtBearerError('key_not_found', { detail: `the header's ${hintNames(hint)} names no key of the IdP` });
+
+  const usable = found.filter((key) => isCurrent(key, now) && key.supports(alg));
+  let tried = 0;
+  for (const key of usable) {
+    let outcome: 'verified' | 'failed' | 'unusable';
+    try {
+      const cryptoKey = await key.cryptoKey(alg);
+      await flattenedVerify(
+        { protected: decoded.segments.header, payload: decoded.segments.payload, signature: decoded.segments.signature },
+        cryptoKey,
+        { algorithms: [alg] },
+      );
+      outcome = 'verified';
+    } catch (error) {
+      // Anything but a signature mismatch means this key cannot be used for alg after all (an import
+      // WebCrypto refuses, jose's own key-type check): skip it, never fatal.
+      outcome = (error as { code?: unknown })?.code === SIGNATURE_FAILED ? 'failed' : 'unusable';
+    }
+    if (outcome === 'verified') return key.id;
+    if (outcome === 'failed') tried++;
+  }
+  if (tried === 0) {
+    throw new JwtBearerError('no_usable_key', {
+      detail: found.length === 0 ? 'the IdP has no keys' : `none of the IdP's ${found.length} candidate key(s) is current and fit for ${alg}`,
+    });
+  }
+  throw new JwtBearerError('signature_invalid', { detail: `no key verified the signature (${tried} tried)` });
+}
+
+const SIGNATURE_FAILED = errors.JWSSignatureVerificationFailed.code;
+
+function isCurrent(key: VerificationKey, now: Date): boolean {
+  const t = now.getTime();
+  return !(key.notBefore && t < key.notBefore.getTime()) && !(key.notAfter && t > key.notAfter.getTime());
+}
+
+function hintNames(hint: KeyHint): string {
+  return [hint.kid !== undefined && 'kid', hint.x5t !== undefined && 'x5t', hint.x5tS256 !== undefined && 'x5t#S256'].filter(Boolean).join(' and ');
+}

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { ConfigurationError, JwtBearerError } from '../errors';
+import { createCertificateKeySource } from '../keys/certificate-source';
+import type { KeySource } from '../keys/types';
+import type { IdentityProviderRecord, VerifiedAssertion } from '../types';
+import { checkClaims } from './claims';
+import { DEFAULT_MAX_ASSERTION_LENGTH, decodeAssertion } from './decode';
+import { checkAlgorithmAllowed, checkHeader } from './header';
+import { checkPolicy } from './policy';
+import { verifySignature } from './signature';
+import { isStorableText } from './text';
+
+/** Options of {@link createAssertionVerifier}; all optional, validated when the verifier is built. */
+export interface AssertionVerifierOptions {
+  /** Longest accepted assertion in bytes (SPEC §3 step 1; default 16384). */
+  maxAssertionLength?: number;
+  /**
+   * Where IdP keys come from (default: one {@link createCertificateKeySource}, i.e. the IdP's stored
+   * certificates). Every source is asked; the union of their keys is used. Pass your own list to share
+   * one key cache between verifiers or to add a JWKS source.
+   */
+  keySources?: readonly KeySource[];
+}
+
+/** What {@link AssertionVerifier.verify} needs to know about the request. */
+export interface VerifyContext {
+  /** The tenant of the request: an IdP of any other tenant is treated as unknown. */
+  tenantId: string;
+  /** The authenticated client (SPEC §3 step 6). */
+  clientId: string;
+  /** The time to judge by (default: the clock). */
+  now?: Date;
+  /** Looks up the tenant's IdP whose name is `issuer`; `null` when there is none. */
+  findIdentityProvider(issuer: string): Promise<IdentityProviderRecord | null>;
+  /** This token endpoint's URL: the audience accepted where the IdP has no alias. */
+  tokenEndpointUrl?: string;
+}
+
+/** A verified assertion, with the id of the key that verified it (for logs). */
+export interface VerifierResult extends VerifiedAssertion {
+  keyId: string;
+}
+
+/** Verifies JWT bearer assertions; one per process, shared by the grant and the admin dry run. */
+export interface AssertionVerifier {
+  /**
+   * Runs SPEC §3 steps 1 (format and size), 2, 3, 4, 5 and 6 on `assertion`. Throws a
+   * {@link JwtBearerError} whose `reason` says which rule refused it; errors of `findIdentityProvider`
+   * (e.g. the store being down) pass through unchanged.
+   */
+  verify(assertion: string, ctx: VerifyContext): Promise<VerifierResult>;
+}
+
+/**
+ * Builds the assertion verifier of the JWT bearer grant (RFC 7523 §3). Build one and keep it: it holds
+ * the key caches.
+ *
+ * Order (first failure wins; SPEC §3 step numbers in brackets). The step-2 header checks that need no
+ * IdP come before the lookup, so that `none`, HMAC and `crit` are refused without a database read; the
+ * allow-list is per IdP, so that one check follows the lookup.
+ *
+ * 1. [1] size → `assertion_too_large`;
+ * 2. [1] three strict, canonical base64url segments; header and payload UTF-8 JSON objects without
+ *    duplicate or `__proto__` members → `assertion_malformed`;
+ * 3. [2] `alg` a string naming a supported asymmetric algorithm (never `none`, never HMAC) → `alg_not_allowed`;
+ * 4. [2] no `crit` at all → `crit_unsupported`;
+ * 5. [2] `kid`, `x5t`, `x5t#S256`, where present, non-empty strings → `key_not_found`;
+ * 6. [3] `iss` (unverified, used only to find the IdP) a non-empty string naming an enabled IdP of this
+ *    tenant → `issuer_unknown`, identical and detail-free for unknown, disabled and other-tenant IdPs;
+ * 7. [2] `alg` in the IdP's allow-list → `alg_not_allowed`;
+ * 8. [2] a hint names at least one of the IdP's keys → `key_not_found`;
+ * 9. [2/4] some key is current and of the alg's type → `no_usable_key`;
+ * 10. [4] one of them verifies the signature → `signature_invalid`;
+ * 11. [5] `issuer_mismatch`, `subject_invalid`, `audience_mismatch`, `exp_missing`, `assertion_expired`,
+ *    `exp_too_far`, `assertion_not_yet_valid`, `iat_in_future`, `iat_too_old`, `jti_missing`, `jti_invalid`;
+ * 12. [6] `subject_not_allowed`, `client_not_allowed`.
+ *
+ * Nothing of the payload but `iss` is acted on before the signature verifies (RFC 8725 §3.4 spirit:
+ * unauthenticated claims choose nothing but which IdP's keys to try).
+ *
+ * @example
+ * const verifier = createAssertionVerifier();
+ * const { idp, claims, replayKey } = await verifier.verify(assertion, {
+ *   tenantId, clientId, tokenEndpointUrl, findIdentityProvider: (iss) => store.findIdentityProvider(tenantId, iss),
+ * });
+ */
+export function createAssertionVerifier(options: AssertionVerifierOptions = {}): AssertionVerifier {
+  const maxAssertionLength = options.maxAssertionLength ?? DEFAULT_MAX_ASSERTION_LENGTH;
+  if (!Number.isSafeInteger(maxAssertionLength) || maxAssertionLength < 1) {
+    throw new ConfigurationError(`maxAssertionLength must be a positive integer (bytes); got ${String(options.maxAssertionLength)}.`);
+  }
+  const keySources = options.keySources ?? [createCertificateKeySource()];
+  if (!Array.isArray(keySources) || keySources.length === 0 || !keySources.every((source) => typeof source?.getKeys === 'function')) {
+    throw new ConfigurationError('keySources must be a non-empty array of KeySource ({ getKeys(idp, hint) }).');
+  }
+
+  return {
+    async verify(assertion: string, ctx: VerifyContext): Promise<VerifierResult> {
+      const now = ctx.now ?? new Date();
+
+      // Step 1.
+      const decoded = decodeAssertion(assertion, { maxAssertionLength });
+      // Step 2, what needs no IdP.
+      const { alg, hint } = checkHeader(decoded.header);
+
+      // Step 3.
+      const issuer = decoded.payload.iss;
+      if (typeof issuer !== 'string' || issuer.length === 0 || !isStorableText(issuer)) {
+        // Never looked up: a NUL in a query would be a database error (a 503) for anyone to trigger.
+        throw new JwtBearerError('issuer_unknown', { detail: 'iss missing or not a usable string' });
+      }
+      const idp = await ctx.findIdentityProvider(issuer);
+      if (!idp || !idp.enabled || String(idp.tenantId) !== String(ctx.tenantId)) throw new JwtBearerError('issuer_unknown');
+
+      // Step 2, what needs the IdP; then step 4.
+      checkAlgorithmAllowed(alg, idp);
+      const keyId = await verifySignature(decoded, alg, hint, idp, keySources, now);
+
+      // Steps 5 and 6.
+      const claims = checkClaims(decoded.payload, { idp, now, tokenEndpointUrl: ctx.tokenEndpointUrl });
+      checkPolicy(idp, claims.sub, ctx.clientId);
+
+      return { idp, header: decoded.header, claims, replayKey: replayKeyOf(claims, decoded.signingInput), keyId };
+    },
+  };
+}
+
+/**
+ * SPEC §3 step 9's key: the `jti`; or, without one, the base64url SHA-256 of the signing input. The
+ * signature is left out on purpose: ECDSA signatures are malleable (`(r, s)` and `(r, n − s)` both
+ * verify, RFC 6979 makes no promise of one form), so hashing them would let one assertion be replayed
+ * under a "new" signature.
+ */
+export function replayKeyOf(claims: { jti?: string }, signingInput: string): string {
+  return typeof claims.jti === 'string' ? claims.jti : createHash('sha256').update(signingInput).digest('base64url');
+}
