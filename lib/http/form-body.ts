@@ -17,7 +17,9 @@ export type FormFields = Record<string, string>;
  * (`express.urlencoded`) is accepted, with the same rules applied to what it produced.
  */
 export async function readFormBody(req: IncomingMessage & { body?: unknown; _body?: boolean }, limit: number): Promise<FormFields> {
-  if (req._body === true && req.body && typeof req.body === 'object') return fromParsed(req.body as Record<string, unknown>);
+  // body-parser 1.x marks a parsed body with `_body`; 2.x (Express 5) only leaves the stream consumed.
+  const consumed = req._body === true || req.readableEnded;
+  if (consumed && req.body && typeof req.body === 'object') return fromParsed(req.body as Record<string, unknown>);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new FormBodyError('too_large');
   if (req.readableEnded) return {};

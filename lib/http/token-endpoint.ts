@@ -7,6 +7,7 @@ import type { Tenant } from '../types';
 import { normaliseBasicAuthorization } from './client-credentials';
 import { answerFor, type ErrorAnswer } from './failure';
 import { FormBodyError, readFormBody } from './form-body';
+import { createFailureLimiter, RATE_LIMITED, type FailureKeys, type FailureLimitOptions } from './rate-limit';
 
 /** One token request, as logs and metrics see it. Never carries assertions, tokens or secrets. */
 export interface TokenOutcome {
@@ -44,6 +45,8 @@ export interface TokenEndpointOptions {
   bodyLimit?: number;
   /** Called once per request when the answer is known. Must not throw. */
   onOutcome?: (outcome: TokenOutcome) => void;
+  /** Limits on failed attempts per client and per issuer (429 + `Retry-After`); off by default. See {@link FailureLimitOptions}. */
+  failureLimit?: FailureLimitOptions;
 }
 
 type Req = IncomingMessage & { query?: Record<string, unknown>; is?(type: string): string | false | null; body?: unknown; _body?: boolean };
@@ -60,13 +63,16 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
   validateOptions(options);
   const { server, host, model, store, onOutcome } = options;
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
+  const limiter = options.failureLimit === undefined ? undefined : createFailureLimiter(options.failureLimit);
 
   return async function handleTokenRequest(req, res) {
     const started = performance.now();
     // Before anything can fail (RFC 6749 §5.1).
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Pragma', 'no-cache');
+    let limitKeys: FailureKeys | undefined;
     const report = (outcome: Omit<TokenOutcome, 'durationMs'>) => {
+      if (limitKeys) limiter?.record(limitKeys, outcome);
       try {
         onOutcome?.({ ...outcome, durationMs: performance.now() - started });
       } catch {
@@ -87,6 +93,15 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
       }
       const body = await readFormBody(req, bodyLimit);
       grantType = body.grant_type;
+      if (limiter) {
+        // Before the grant runs: a key over its limit costs no database read and no signature check.
+        limitKeys = limiter.keysOf(req.headers.authorization, body, queryValue(req, 'tenantDomain'));
+        const retryAfter = limiter.check(limitKeys);
+        if (retryAfter !== undefined) {
+          res.setHeader('Retry-After', String(retryAfter));
+          return refuse(res, report, RATE_LIMITED, 'rate_limited', { grantType });
+        }
+      }
       tenant = await resolveTenant(store, queryValue(req, 'tenantDomain') ?? DEFAULT_TENANT);
 
       const headers: Record<string, unknown> = { ...req.headers };

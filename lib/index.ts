@@ -1,0 +1,24 @@
+/**
+ * oauth2-jwt-bearer: the OAuth 2.0 JWT Bearer grant (RFC 7523 §2.1) for node-oauth2-server, with its
+ * identity providers, replay records and audit in Postgres.
+ */
+export { JWT_BEARER_GRANT_TYPE, createJwtBearerGrant } from './grant/jwt-bearer-grant';
+export type { JwtBearerGrantOptions, ResolveUserContext } from './grant/jwt-bearer-grant';
+export { guardRefreshTokens } from './grant/refresh-guard';
+export { DEFAULT_TENANT } from './grant/request-context';
+export { tokenEndpoint } from './http/token-endpoint';
+export type { TokenEndpointOptions, TokenOutcome } from './http/token-endpoint';
+export { createAssertionVerifier } from './verifier';
+export type { AssertionVerifier } from './verifier';
+export { openDatabase } from './db/connect';
+export { migrate, rollback } from './db/migrate';
+export { KnexGrantStore } from './store/knex-store';
+export type { GrantStore, IssuanceInput, RefreshOrigin } from './store/types';
+export { parseCertificate, CertificateParseError } from './certificates';
+export type { ParsedCertificate } from './certificates';
+export { JwtBearerError, StoreUnavailableError, ConfigurationError, REASONS } from './errors';
+export type { ReasonCode, OAuthErrorCode } from './errors';
+export { sha256 } from './hash';
+export type { HostModule, HostModel } from './host';
+export { DEFAULT_ALGORITHMS } from './types';
+export type { Tenant, IdentityProviderRecord, CertificateRecord, VerifiedAssertion, IssuedTokenRecord } from './types';
