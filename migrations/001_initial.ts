@@ -93,6 +93,10 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['tenant_id', 'idp_name'], 'jwt_bearer_issued_tokens_tenant_idp');
     t.index(['tenant_id', 'subject'], 'jwt_bearer_issued_tokens_tenant_subject');
     t.index(['tenant_id', 'client_id'], 'jwt_bearer_issued_tokens_tenant_client');
+    // Foreign keys with ON DELETE SET NULL: without these, deleting an IdP or an audit row (undoIssuance)
+    // scans the whole audit table for rows pointing at it.
+    t.index(['idp_id'], 'jwt_bearer_issued_tokens_idp');
+    t.index(['parent_id'], 'jwt_bearer_issued_tokens_parent');
   });
 }
 
