@@ -23,3 +23,5 @@ export { sha256 } from './hash';
 export type { HostModule, HostModel } from './host';
 export { DEFAULT_ALGORITHMS } from './types';
 export type { Tenant, IdentityProviderRecord, CertificateRecord, VerifiedAssertion, IssuedTokenRecord } from './types';
+export { createAdminRouter, bearerTokenAuthorizer, AdminError, DEFAULT_ADMIN_BODY_LIMIT } from './admin';
+export type { AdminRouterOptions, ApplicationService, AdminAnswer, DryRunResult } from './admin';

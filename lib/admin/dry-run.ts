@@ -1,0 +1,103 @@
+import { JwtBearerError, type ReasonCode } from '../errors';
+import { checkScopePolicy, parseRequestedScope } from '../grant/scope';
+import type { IdentityProviderRecord, Tenant } from '../types';
+import type { AssertionVerifier } from '../verifier';
+import type { AdminRepository } from './repository';
+
+/** What `POST /assertions/validate` is asked. */
+export interface DryRunInput {
+  assertion: string;
+  /** The client that would present the assertion; without it the IdP's allowed-clients list is not judged. */
+  clientId?: string;
+  /** The `scope` parameter the client would send (space-separated). */
+  scope?: string;
+}
+
+/** Parts of SPEC §3 that a dry run cannot judge without a real token request and the host's model. */
+export type NotChecked = 'allowed_clients' | 'client_scopes' | 'model_validate_scope' | 'resolve_user';
+
+/** The answer of `POST /assertions/validate`. */
+export interface DryRunResult {
+  /** Whether SPEC §3 steps 1–8, as far as they can be judged here, accept the assertion. */
+  valid: boolean;
+  /** The first rule that refuses it (the same code the token endpoint logs). */
+  reason?: ReasonCode;
+  /** The token endpoint's fixed sentence for `reason`. */
+  description?: string;
+  /** The IdP its `iss` names, where that is an enabled IdP of this tenant. */
+  idp?: { id: string; name: string };
+  /** The verified claims (only when valid: unverified claims prove nothing). */
+  claims?: Record<string, unknown>;
+  /** The verified JOSE header (only when valid). */
+  header?: Record<string, unknown>;
+  /** The key that verified the signature, e.g. `cert:<thumbprint>` (only when valid). */
+  keyId?: string;
+  /**
+   * Whether step 9 would refuse it now because its `jti` (or signing-input hash) is already recorded.
+   * Read, never written: a dry run burns nothing. Only when valid.
+   */
+  alreadyUsed?: boolean;
+  /** What this dry run did not judge. */
+  notChecked: NotChecked[];
+}
+
+export interface DryRunDeps {
+  verifier: AssertionVerifier;
+  repository: AdminRepository;
+  tokenEndpointUrl?: string;
+  now?: Date;
+}
+
+/**
+ * A dry run of SPEC §3 steps 1–8 for one assertion in `tenant`, with the grant's own verifier, so it
+ * says exactly why the token endpoint would refuse it. It writes nothing: no replay record, no audit row.
+ *
+ * Steps 1–6 run as in the grant. Step 6's allowed-clients rule runs only when `clientId` is given.
+ * Step 7 judges `scope` against the IdP's allowed scopes; the client's own scopes and the host model's
+ * `validateScope` live in the host, so they are listed in `notChecked`. Step 8 (`resolveUser`) is the
+ * host's hook too: not judged. Step 9 is reported, read-only, as `alreadyUsed`.
+ *
+ * A refusal is an answer (`valid: false`), not an error; a database or key source that cannot answer
+ * is thrown (503), since "unavailable" is not a verdict on the assertion.
+ */
+export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: DryRunInput): Promise<DryRunResult> {
+  const now = deps.now ?? new Date();
+  const notChecked: NotChecked[] = [];
+  if (input.clientId === undefined) notChecked.push('allowed_clients');
+  notChecked.push('client_scopes', 'model_validate_scope', 'resolve_user');
+
+  let found: IdentityProviderRecord | undefined;
+  try {
+    const verified = await deps.verifier.verify(input.assertion, {
+      tenantId: tenant.id,
+      clientId: input.clientId ?? '',
+      now,
+      tokenEndpointUrl: deps.tokenEndpointUrl,
+      findIdentityProvider: async (issuer) => {
+        const idp = await deps.repository.findIdentityProviderByName(tenant.id, issuer);
+        if (!idp) return null;
+        if (idp.enabled && idp.tenantId === tenant.id) found = idp;
+        // Without a client, the allowed-clients rule cannot be judged: hand the verifier a copy without it.
+        return input.clientId === undefined ? { ...idp, allowedClients: null } : idp;
+      },
+    });
+    // Step 7, the IdP's part.
+    checkScopePolicy(parseRequestedScope(input.scope), verified.idp.allowedScopes, null);
+
+    const alreadyUsed = await deps.repository.isReplayRecorded(verified.idp.id, verified.replayKey, now);
+    return {
+      valid: true,
+      idp: { id: verified.idp.id, name: verified.idp.name },
+      claims: verified.claims,
+      header: verified.header,
+      keyId: verified.keyId,
+      alreadyUsed,
+      notChecked,
+    };
+  } catch (error) {
+    if (!(error instanceof JwtBearerError) || error.status >= 500) throw error;
+    const result: DryRunResult = { valid: false, reason: error.reason, description: error.description, notChecked };
+    if (found) result.idp = { id: found.id, name: found.name };
+    return result;
+  }
+}

@@ -1,0 +1,380 @@
+import type { Knex } from 'knex';
+import { StoreUnavailableError } from '../errors';
+import { KnexGrantStore } from '../store/knex-store';
+import { toDate, toIssuedTokenRecord, type IssuedTokenRow } from '../store/rows';
+import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, Tenant } from '../types';
+import type { NewCertificate } from './certificate-input';
+import { AdminError, NOT_FOUND_IDP } from './errors';
+import type { CreateIdentityProviderBody } from './schemas';
+
+/**
+ * The admin API's database work on the tables of migrations/001_initial.ts. Reads go through
+ * {@link KnexGrantStore} (one row mapping, lib/store/rows.ts); writes are here.
+ *
+ * Every multi-statement change is one transaction, and every query inside it uses the transaction
+ * object (PGlite has a single connection). Uniqueness (IdP name per tenant, thumbprint and alias per
+ * IdP, tenant domain) is decided by the database's constraints inside that transaction, never by a
+ * check-then-insert, so two admins racing get one success and one 409. Nothing is cached: every read
+ * goes to the database, so a change is in force on every instance as soon as it commits.
+ *
+ * Errors: a constraint clash becomes a 409/404 {@link AdminError}; a database that cannot answer
+ * becomes {@link StoreUnavailableError}; a bug of ours is rethrown unchanged (a 500 the host logs).
+ */
+export class AdminRepository {
+  private readonly store: KnexGrantStore;
+
+  constructor(private readonly knex: Knex) {
+    this.store = new KnexGrantStore(knex);
+  }
+
+  // ---- tenants ------------------------------------------------------------------------------------
+
+  findTenant(domain: string): Promise<Tenant | null> {
+    return this.store.findTenant(domain);
+  }
+
+  async createTenant(domain: string): Promise<TenantView> {
+    return guard(async () => {
+      const [row] = await uniqueOr(
+        this.knex('jwt_bearer_tenants').insert({ domain }).returning(['id', 'domain', 'created_at']),
+        () => new AdminError('conflict', `The tenant ${JSON.stringify(domain)} already exists.`, { field: 'domain' }),
+      );
+      return { id: row.id, domain: row.domain, createdAt: toDate(row.created_at) };
+    });
+  }
+
+  async listTenants(): Promise<TenantView[]> {
+    return guard(async () => {
+      const rows = await this.knex('jwt_bearer_tenants').select('id', 'domain', 'created_at').orderBy('domain');
+      return rows.map((row: { id: string; domain: string; created_at: Date | string }) => ({ id: row.id, domain: row.domain, createdAt: toDate(row.created_at) }));
+    });
+  }
+
+  // ---- identity providers -------------------------------------------------------------------------
+
+  getIdentityProvider(tenantId: string, id: string): Promise<IdentityProviderRecord | null> {
+    return this.store.getIdentityProviderById(tenantId, id);
+  }
+
+  listIdentityProviders(tenantId: string): Promise<IdentityProviderRecord[]> {
+    return this.store.listIdentityProviders(tenantId);
+  }
+
+  /** The tenant's IdP whose name (the JWT `iss`) is `name`, disabled ones too: the grant's own lookup. */
+  findIdentityProviderByName(tenantId: string, name: string): Promise<IdentityProviderRecord | null> {
+    return this.store.findIdentityProvider(tenantId, name);
+  }
+
+  /** The IdP, its certificates and its aliases in one transaction: a refused part leaves nothing behind. */
+  async createIdentityProvider(tenantId: string, input: NewIdentityProvider): Promise<IdentityProviderRecord> {
+    return guard(() =>
+      this.knex.transaction(async (trx) => {
+        const [row] = await uniqueOr(
+          trx('jwt_bearer_identity_providers').insert({ tenant_id: tenantId, ...toColumns(input.fields) }).returning('id'),
+          () => nameTaken(input.fields.name!),
+        );
+        await insertCertificates(trx, row.id, input.certificates);
+        await insertAliases(trx, row.id, input.aliases);
+        return (await new KnexGrantStore(trx).getIdentityProviderById(tenantId, row.id))!;
+      }),
+    );
+  }
+
+  /**
+   * Applies a patch: the given fields are set; `certificates` and `aliases`, when given, replace the
+   * IdP's sets (certificates matched by thumbprint keep their id). `null` when the IdP is not in the tenant.
+   */
+  async updateIdentityProvider(tenantId: string, id: string, patch: IdentityProviderPatch): Promise<IdentityProviderRecord | null> {
+    if (!isUuid(id)) return null;
+    return guard(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await lockIdentityProvider(trx, tenantId, id))) return null;
+        const columns = toColumns(patch.fields);
+        await uniqueOr(
+          trx('jwt_bearer_identity_providers').where({ id }).update({ ...columns, updated_at: later(trx) }),
+          () => nameTaken(patch.fields.name!),
+        );
+        if (patch.certificates) await replaceCertificates(trx, id, patch.certificates);
+        if (patch.aliases) await replaceAliases(trx, id, patch.aliases);
+        return new KnexGrantStore(trx).getIdentityProviderById(tenantId, id);
+      }),
+    );
+  }
+
+  /** Deletes the IdP (its certificates, aliases and replay records cascade; audit rows keep its name). */
+  async deleteIdentityProvider(tenantId: string, id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    return guard(async () => {
+      const rows = await this.knex('jwt_bearer_identity_providers').where({ id, tenant_id: tenantId }).delete().returning('id');
+      return rows.length > 0;
+    });
+  }
+
+  // ---- certificates and aliases -------------------------------------------------------------------
+
+  /** Adds a certificate; `null` when the IdP is not in the tenant; 409 when it already has this thumbprint. */
+  async addCertificate(tenantId: string, idpId: string, cert: NewCertificate): Promise<CertificateRecord | null> {
+    if (!isUuid(idpId)) return null;
+    return guard(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await lockIdentityProvider(trx, tenantId, idpId))) return null;
+        const [inserted] = await insertCertificates(trx, idpId, [cert]);
+        await touch(trx, idpId);
+        return inserted!;
+      }),
+    );
+  }
+
+  /** Removes a certificate of the tenant's IdP. */
+  async removeCertificate(tenantId: string, idpId: string, certificateId: string): Promise<RemoveOutcome> {
+    if (!isUuid(idpId)) return 'idp_not_found';
+    return guard(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await lockIdentityProvider(trx, tenantId, idpId))) return 'idp_not_found';
+        if (!isUuid(certificateId)) return 'not_found';
+        const rows = await trx('jwt_bearer_idp_certificates').where({ id: certificateId, idp_id: idpId }).delete().returning('id');
+        if (rows.length === 0) return 'not_found';
+        await touch(trx, idpId);
+        return 'removed';
+      }),
+    );
+  }
+
+  /** Adds an alias; `null` when the IdP is not in the tenant; 409 when the IdP already has it. */
+  async addAlias(tenantId: string, idpId: string, alias: string): Promise<{ alias: string; createdAt: Date } | null> {
+    if (!isUuid(idpId)) return null;
+    return guard(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await lockIdentityProvider(trx, tenantId, idpId))) return null;
+        const [row] = await uniqueOr(
+          trx('jwt_bearer_idp_aliases').insert({ idp_id: idpId, alias, created_at: inOrder(trx, 'jwt_bearer_idp_aliases', idpId) }).returning(['alias', 'created_at']),
+          () => new AdminError('conflict', `This identity provider already has the alias ${JSON.stringify(alias)}.`, { field: 'alias' }),
+        );
+        await touch(trx, idpId);
+        return { alias: row.alias as string, createdAt: toDate(row.created_at) };
+      }),
+    );
+  }
+
+  /** Removes an alias of the tenant's IdP. */
+  async removeAlias(tenantId: string, idpId: string, alias: string): Promise<RemoveOutcome> {
+    if (!isUuid(idpId)) return 'idp_not_found';
+    return guard(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await lockIdentityProvider(trx, tenantId, idpId))) return 'idp_not_found';
+        // A NUL cannot be stored, so it names no alias (and must not reach Postgres as a 22021 error).
+        if (alias.includes('\0')) return 'not_found';
+        const rows = await trx('jwt_bearer_idp_aliases').where({ idp_id: idpId, alias }).delete().returning('alias');
+        if (rows.length === 0) return 'not_found';
+        await touch(trx, idpId);
+        return 'removed';
+      }),
+    );
+  }
+
+  // ---- audit and replay (read-only) ---------------------------------------------------------------
+
+  /** Audit rows of the tenant, newest first, filtered by IdP name, subject and client where given. */
+  async listIssuedTokens(tenantId: string, filter: IssuedTokenFilter): Promise<IssuedTokenRecord[]> {
+    return guard(async () => {
+      const query = this.knex<IssuedTokenRow>('jwt_bearer_issued_tokens').where({ tenant_id: tenantId });
+      if (filter.idp !== undefined) query.andWhere({ idp_name: filter.idp });
+      if (filter.sub !== undefined) query.andWhere({ subject: filter.sub });
+      if (filter.clientId !== undefined) query.andWhere({ client_id: filter.clientId });
+      const rows = await query.orderBy([{ column: 'issued_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(filter.limit).select('*');
+      return (rows as IssuedTokenRow[]).map(toIssuedTokenRecord);
+    });
+  }
+
+  /** Whether SPEC §3 step 9 would refuse this (IdP, replay key) at `now`. Reads only: a dry run burns nothing. */
+  async isReplayRecorded(idpId: string, replayKey: string, now: Date): Promise<boolean> {
+    return guard(async () => {
+      const row = await this.knex('jwt_bearer_used_assertions')
+        .where({ idp_id: idpId, jti: replayKey })
+        .andWhere('expires_at', '>', now)
+        .first('idp_id');
+      return row !== undefined;
+    });
+  }
+}
+
+/** What a removal found: the item removed, no such IdP in the tenant, or no such item on the IdP. */
+export type RemoveOutcome = 'removed' | 'idp_not_found' | 'not_found';
+
+/** A tenant as the admin API shows it. */
+export interface TenantView {
+  id: string;
+  domain: string;
+  createdAt: Date;
+}
+
+/** The scalar IdP fields of a create or patch body (camelCase, as validated). */
+export type IdentityProviderFields = Partial<Omit<CreateIdentityProviderBody, 'certificates' | 'aliases'>>;
+
+export interface NewIdentityProvider {
+  fields: IdentityProviderFields & { name: string };
+  certificates: NewCertificate[];
+  aliases: string[];
+}
+
+export interface IdentityProviderPatch {
+  fields: IdentityProviderFields;
+  /** The new set of certificates, or `undefined` to leave them. */
+  certificates?: NewCertificate[];
+  /** The new set of aliases, or `undefined` to leave them. */
+  aliases?: string[];
+}
+
+export interface IssuedTokenFilter {
+  idp?: string;
+  sub?: string;
+  clientId?: string;
+  limit: number;
+}
+
+// ---- helpers --------------------------------------------------------------------------------------
+
+const COLUMNS: Record<keyof IdentityProviderFields, string> = {
+  name: 'name',
+  displayName: 'display_name',
+  enabled: 'enabled',
+  algorithms: 'algorithms',
+  jwksUri: 'jwks_uri',
+  requireJti: 'require_jti',
+  maxAssertionLifetimeSeconds: 'max_assertion_lifetime_seconds',
+  iatMaxAgeSeconds: 'iat_max_age_seconds',
+  clockSkewSeconds: 'clock_skew_seconds',
+  allowedSubjects: 'allowed_subjects',
+  allowedClients: 'allowed_clients',
+  allowedScopes: 'allowed_scopes',
+  issueRefreshToken: 'issue_refresh_token',
+};
+
+/** The given fields as columns; absent ones are left out, so the column keeps its value (or default). */
+function toColumns(fields: IdentityProviderFields): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(COLUMNS) as Array<[keyof IdentityProviderFields, string]>) {
+    if (fields[key] !== undefined) columns[column] = fields[key];
+  }
+  return columns;
+}
+
+/**
+ * The store lists certificates and aliases by `created_at`. `now()` is the transaction's start, the same
+ * for every row of one request, and PGlite's clock ticks in milliseconds; so each row gets a time
+ * strictly after the IdP's latest one of that table, and a list keeps the order it was sent in.
+ * (Callers hold the IdP's row lock, or the IdP is new, so two writers cannot pick the same time.)
+ */
+function inOrder(trx: Knex.Transaction, table: 'jwt_bearer_idp_certificates' | 'jwt_bearer_idp_aliases', idpId: string): Knex.Raw {
+  return trx.raw(`greatest(clock_timestamp(), (select max(created_at) + interval '1 microsecond' from ${table} where idp_id = ?::uuid))`, [idpId]);
+}
+
+/** Locks the IdP row for this transaction, so set replacements and sub-resource changes serialise. */
+async function lockIdentityProvider(trx: Knex.Transaction, tenantId: string, id: string): Promise<boolean> {
+  const row = await trx('jwt_bearer_identity_providers').where({ id, tenant_id: tenantId }).forUpdate().first('id');
+  return row !== undefined;
+}
+
+/** Marks the IdP changed (SPEC: a change is visible at once; `updatedAt` says when). */
+async function touch(trx: Knex.Transaction, idpId: string): Promise<void> {
+  await trx('jwt_bearer_identity_providers').where({ id: idpId }).update({ updated_at: later(trx) });
+}
+
+/**
+ * A new `updated_at`: the clock, but always at least a millisecond after the previous value, so every
+ * change is visible in `updatedAt` (JSON carries milliseconds; PGlite's clock ticks in milliseconds).
+ */
+function later(trx: Knex.Transaction): Knex.Raw {
+  return trx.raw(`greatest(clock_timestamp(), updated_at + interval '1 millisecond')`);
+}
+
+async function insertCertificates(trx: Knex.Transaction, idpId: string, certs: readonly NewCertificate[]): Promise<CertificateRecord[]> {
+  const inserted: CertificateRecord[] = [];
+  // One by one, in order: the answer's order is the request's, and a clash names its certificate.
+  for (const cert of certs) {
+    const [row] = await uniqueOr(
+      trx('jwt_bearer_idp_certificates')
+        .insert({ idp_id: idpId, pem: cert.pem, thumbprint: cert.thumbprint, subject: cert.subject, not_before: cert.notBefore, not_after: cert.notAfter, kid: cert.kid, created_at: inOrder(trx, 'jwt_bearer_idp_certificates', idpId) })
+        .returning('id'),
+      () => new AdminError('conflict', `This identity provider already has the certificate ${cert.thumbprint}.`, { field: 'pem' }),
+    );
+    inserted.push({ id: row.id, pem: cert.pem, thumbprint: cert.thumbprint, subject: cert.subject, notBefore: cert.notBefore, notAfter: cert.notAfter, kid: cert.kid });
+  }
+  return inserted;
+}
+
+async function insertAliases(trx: Knex.Transaction, idpId: string, aliases: readonly string[]): Promise<void> {
+  for (const alias of aliases) {
+    await uniqueOr(trx('jwt_bearer_idp_aliases').insert({ idp_id: idpId, alias, created_at: inOrder(trx, 'jwt_bearer_idp_aliases', idpId) }), () =>
+      new AdminError('conflict', `This identity provider already has the alias ${JSON.stringify(alias)}.`, { field: 'aliases' }),
+    );
+  }
+}
+
+/** The set becomes `certs`: others are deleted, new thumbprints inserted, kept ones get the given `kid`. */
+async function replaceCertificates(trx: Knex.Transaction, idpId: string, certs: readonly NewCertificate[]): Promise<void> {
+  const thumbprints = certs.map((c) => c.thumbprint);
+  await trx('jwt_bearer_idp_certificates').where({ idp_id: idpId }).whereNotIn('thumbprint', thumbprints).delete();
+  const kept = new Set<string>((await trx('jwt_bearer_idp_certificates').where({ idp_id: idpId }).pluck('thumbprint')) as string[]);
+  for (const cert of certs.filter((c) => kept.has(c.thumbprint))) {
+    await trx('jwt_bearer_idp_certificates').where({ idp_id: idpId, thumbprint: cert.thumbprint }).update({ kid: cert.kid });
+  }
+  await insertCertificates(trx, idpId, certs.filter((c) => !kept.has(c.thumbprint)));
+}
+
+/** The set becomes `aliases`: others are deleted, new ones inserted (kept ones keep their order). */
+async function replaceAliases(trx: Knex.Transaction, idpId: string, aliases: readonly string[]): Promise<void> {
+  await trx('jwt_bearer_idp_aliases').where({ idp_id: idpId }).whereNotIn('alias', [...aliases]).delete();
+  const kept = new Set<string>((await trx('jwt_bearer_idp_aliases').where({ idp_id: idpId }).pluck('alias')) as string[]);
+  await insertAliases(trx, idpId, aliases.filter((a) => !kept.has(a)));
+}
+
+function nameTaken(name: string): AdminError {
+  return new AdminError('conflict', `An identity provider named ${JSON.stringify(name)} already exists in this tenant.`, { field: 'name' });
+}
+
+/** Awaits a query; a unique violation (SQLSTATE 23505) becomes `conflict()`. */
+async function uniqueOr<T>(query: PromiseLike<T>, conflict: () => AdminError): Promise<T> {
+  try {
+    return await query;
+  } catch (error) {
+    if (sqlState(error) === '23505') throw conflict();
+    throw error;
+  }
+}
+
+/**
+ * Classifies what a database call threw. A foreign-key violation (23503) means the IdP went away
+ * between our statements: 404. Our own errors and programming errors pass; every other driver,
+ * pool or connection failure is "the database cannot answer" (503), as in lib/store/unavailable.ts,
+ * so a raw driver message never reaches an answer.
+ */
+async function guard<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof AdminError || error instanceof StoreUnavailableError) throw error;
+    const state = sqlState(error);
+    if (state === '23503') throw new AdminError('not_found', NOT_FOUND_IDP, { cause: error });
+    if (isProgrammingError(error, state)) throw error;
+    throw new StoreUnavailableError(error);
+  }
+}
+
+/** Errors that are our bug, not an outage: JS errors, and SQLSTATEs of syntax, data and integrity classes. */
+function isProgrammingError(error: unknown, state: string | undefined): boolean {
+  if (state !== undefined) return /^(22|23|42)/.test(state);
+  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError;
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs; anything else names nothing (and would be a cast error, not a 404, if sent to Postgres). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -1,0 +1,360 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { Knex } from 'knex';
+import { ConfigurationError } from '../errors';
+import { DEFAULT_TENANT } from '../grant/request-context';
+import type { Tenant } from '../types';
+import { createAssertionVerifier, type AssertionVerifier } from '../verifier';
+import type { AdminAuthorizer } from './authorize';
+import { parseCertificateInput, parseCertificateList } from './certificate-input';
+import { dryRunAssertion } from './dry-run';
+import { AdminError, NOT_FOUND_IDP } from './errors';
+import { asyncHandler, errorHandler, jsonBody, methodNotAllowed, noStore, requireAuthorization } from './middleware';
+import { AdminRepository, type IdentityProviderFields } from './repository';
+import {
+  addAliasBody,
+  addCertificateBody,
+  createIdentityProviderBody,
+  createTenantBody,
+  emptyQuery,
+  issuedTokensQuery,
+  parseInput,
+  patchIdentityProviderBody,
+  tenantQuery,
+  validateAssertionBody,
+} from './schemas';
+import { certificateView, identityProviderView, issuedTokenView } from './views';
+
+/** The host's answer for `POST /applications`: sent as it is. */
+export interface AdminAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Creates applications (OAuth clients) in the host's own client table, which this package does not
+ * know. The router authenticates, resolves `?tenantDomain=` and parses the JSON body first.
+ */
+export interface ApplicationService {
+  create(tenant: Tenant, body: unknown): Promise<AdminAnswer>;
+}
+
+/** Options of {@link createAdminRouter}. */
+export interface AdminRouterOptions {
+  /** The package's database (migrated). Every read goes to it: nothing is cached. */
+  knex: Knex;
+  /**
+   * Decides whether a request may use the admin API; only `true` admits. Runs before anything else.
+   * See {@link bearerTokenAuthorizer} for `Authorization: Bearer <token>`.
+   */
+  authorize: AdminAuthorizer;
+  /** The verifier of the dry run: pass the grant's own, so both judge alike. Default: a new one with default options. */
+  verifier?: AssertionVerifier;
+  /** The token endpoint's URL: the audience the dry run accepts for IdPs without aliases (as the grant's option). */
+  tokenEndpointUrl?: string;
+  /** Mounts `POST /applications` (SPEC §6, example server). Absent: that path is 404. */
+  applications?: ApplicationService;
+  /** Largest JSON body in bytes; larger is 413. Default 262144 (256 KiB). */
+  bodyLimitBytes?: number;
+  /** Told of every 5xx (database down, a bug) with the original error, for the host's log. Never sent to the client. */
+  onError?: (error: unknown, req: Request) => void;
+}
+
+/** Default of {@link AdminRouterOptions.bodyLimitBytes}. */
+export const DEFAULT_ADMIN_BODY_LIMIT = 256 * 1024;
+
+/**
+ * The admin REST API of SPEC §6 as an Express router (Express 5; also mounts in Express 4 apps). JSON
+ * in and out; paths are relative to where it is mounted.
+ *
+ * | route | answer |
+ * |---|---|
+ * | `GET /tenants`, `POST /tenants {domain}` | 200 list, 201 `{id, domain, createdAt}` |
+ * | `GET /identity-providers` | 200 array of IdPs (certificates without PEM) |
+ * | `POST /identity-providers` | 201 the IdP; certificates and aliases in the same transaction |
+ * | `GET /identity-providers/:id` | 200 the IdP, certificates with their `pem` |
+ * | `PATCH /identity-providers/:id` | 200 the IdP (JSON merge patch; see below) |
+ * | `DELETE /identity-providers/:id` | 204 |
+ * | `POST /identity-providers/:id/certificates {pem, kid?}` | 201 the certificate |
+ * | `DELETE /identity-providers/:id/certificates/:certId` | 204 |
+ * | `POST /identity-providers/:id/aliases {alias}` | 201 `{alias, createdAt}` |
+ * | `DELETE /identity-providers/:id/aliases/:alias` (URL-encoded) | 204 |
+ * | `GET /issued-tokens?idp=&sub=&clientId=&limit=` | 200 audit rows, newest first (limit default 100, at most 1000) |
+ * | `POST /assertions/validate {assertion, clientId?, scope?}` | 200 `{valid, reason?, idp?, claims?, …}` (records nothing) |
+ * | `POST /applications` | whatever {@link AdminRouterOptions.applications} answers |
+ *
+ * Rules:
+ * - every request first passes `authorize` (else 401 `unauthorized`, `WWW-Authenticate: Bearer`);
+ * - `?tenantDomain=` selects the tenant (absent: `carbon.super`; unknown: 400). An id of another
+ *   tenant's IdP is 404, exactly as an id that does not exist (or is not a UUID);
+ * - unknown body fields and unknown query parameters are 400 naming them (a typo never passes silently);
+ * - `PATCH` sets the given fields; `null` resets a nullable one to its default. `certificates` and
+ *   `aliases`, when given, REPLACE the IdP's sets (RFC 7396: arrays are replaced whole); certificates
+ *   already present (same thumbprint) keep their id. To add or remove one, use the sub-resources;
+ * - errors are `{error, error_description, field?}` with `error` one of `invalid_request` (400, 413,
+ *   415), `unauthorized`, `not_found`, `conflict` (409), `temporarily_unavailable` (503),
+ *   `server_error` (500, no detail);
+ * - every answer is `Cache-Control: no-store`.
+ *
+ * @example
+ * app.use('/admin', createAdminRouter({
+ *   knex,
+ *   authorize: bearerTokenAuthorizer(process.env.ADMIN_TOKEN!),
+ *   verifier,                       // the grant's
+ *   tokenEndpointUrl: 'https://localhost:9443/oauth2/token',
+ * }));
+ */
+export function createAdminRouter(options: AdminRouterOptions): Router {
+  validateOptions(options);
+  const repository = new AdminRepository(options.knex);
+  const limit = options.bodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT;
+  const body = jsonBody(limit);
+  let verifier = options.verifier;
+  const getVerifier = () => (verifier ??= createAssertionVerifier());
+
+  const router = express.Router();
+  router.use(noStore, requireAuthorization(options.authorize));
+
+  /** The tenant of `?tenantDomain=` (validated by the route's query schema). */
+  async function tenantOf(query: { tenantDomain?: string }): Promise<Tenant> {
+    const domain = query.tenantDomain ?? DEFAULT_TENANT;
+    const tenant = domain.length > 0 && domain.length <= 253 ? await repository.findTenant(domain) : null;
+    if (!tenant) throw new AdminError('invalid_request', 'Unknown tenant domain: create it first with POST /tenants.', { field: 'tenantDomain' });
+    return tenant;
+  }
+
+  const now = () => new Date();
+
+  // ---- tenants ------------------------------------------------------------------------------------
+
+  router
+    .route('/tenants')
+    .get(
+      asyncHandler(async (req, res) => {
+        parseInput(emptyQuery, req.query, 'query');
+        const tenants = await repository.listTenants();
+        res.status(200).json(tenants.map((t) => ({ id: t.id, domain: t.domain, createdAt: t.createdAt.toISOString() })));
+      }),
+    )
+    .post(
+      body,
+      asyncHandler(async (req, res) => {
+        parseInput(emptyQuery, req.query, 'query');
+        const { domain } = parseInput(createTenantBody, req.body, 'body');
+        const tenant = await repository.createTenant(domain);
+        res.status(201).json({ id: tenant.id, domain: tenant.domain, createdAt: tenant.createdAt.toISOString() });
+      }),
+    )
+    .all(methodNotAllowed(['GET', 'POST']));
+
+  // ---- identity providers -------------------------------------------------------------------------
+
+  router
+    .route('/identity-providers')
+    .get(
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const idps = await repository.listIdentityProviders(tenant.id);
+        const at = now();
+        res.status(200).json(idps.map((idp) => identityProviderView(idp, { now: at })));
+      }),
+    )
+    .post(
+      body,
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const input = parseInput(createIdentityProviderBody, req.body, 'body');
+        const { certificates = [], aliases = [], ...fields } = input;
+        if (certificates.length === 0 && !fields.jwksUri) {
+          throw new AdminError(
+            'invalid_request',
+            'Give the identity provider a way to verify signatures: certificates (PEM) or a jwksUri.',
+            { field: 'certificates' },
+          );
+        }
+        const parsed = parseCertificateList(certificates, 'certificates');
+        const idp = await repository.createIdentityProvider(tenant.id, { fields, certificates: parsed, aliases });
+        res.set('Location', `${req.baseUrl}/identity-providers/${idp.id}`);
+        res.status(201).json(identityProviderView(idp, { now: now() }));
+      }),
+    )
+    .all(methodNotAllowed(['GET', 'POST']));
+
+  router
+    .route('/identity-providers/:id')
+    .get(
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const idp = await repository.getIdentityProvider(tenant.id, param(req, 'id'));
+        if (!idp) throw new AdminError('not_found', NOT_FOUND_IDP);
+        // The single view carries the PEMs: operators export or compare the exact certificate here.
+        res.status(200).json(identityProviderView(idp, { now: now(), withPem: true }));
+      }),
+    )
+    .patch(
+      body,
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const input = parseInput(patchIdentityProviderBody, req.body, 'body');
+        const { certificates, aliases, ...fields } = input;
+        const parsed = certificates ? parseCertificateList(certificates, 'certificates') : undefined;
+        const idp = await repository.updateIdentityProvider(tenant.id, param(req, 'id'), { fields: fields as IdentityProviderFields, certificates: parsed, aliases });
+        if (!idp) throw new AdminError('not_found', NOT_FOUND_IDP);
+        res.status(200).json(identityProviderView(idp, { now: now() }));
+      }),
+    )
+    .delete(
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        if (!(await repository.deleteIdentityProvider(tenant.id, param(req, 'id')))) throw new AdminError('not_found', NOT_FOUND_IDP);
+        res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed(['GET', 'PATCH', 'DELETE']));
+
+  router
+    .route('/identity-providers/:id/certificates')
+    .post(
+      body,
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const input = parseInput(addCertificateBody, req.body, 'body');
+        const cert = parseCertificateInput(input.pem, 'pem');
+        const stored = await repository.addCertificate(tenant.id, param(req, 'id'), { ...cert, kid: input.kid ?? null });
+        if (!stored) throw new AdminError('not_found', NOT_FOUND_IDP);
+        res.status(201).json(certificateView(stored, { now: now() }));
+      }),
+    )
+    .all(methodNotAllowed(['POST']));
+
+  router
+    .route('/identity-providers/:id/certificates/:certId')
+    .delete(
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const outcome = await repository.removeCertificate(tenant.id, param(req, 'id'), param(req, 'certId'));
+        if (outcome === 'idp_not_found') throw new AdminError('not_found', NOT_FOUND_IDP);
+        if (outcome === 'not_found') throw new AdminError('not_found', 'This identity provider has no certificate with this id.');
+        res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed(['DELETE']));
+
+  router
+    .route('/identity-providers/:id/aliases')
+    .post(
+      body,
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const { alias } = parseInput(addAliasBody, req.body, 'body');
+        const added = await repository.addAlias(tenant.id, param(req, 'id'), alias);
+        if (!added) throw new AdminError('not_found', NOT_FOUND_IDP);
+        res.status(201).json({ alias: added.alias, createdAt: added.createdAt.toISOString() });
+      }),
+    )
+    .all(methodNotAllowed(['POST']));
+
+  router
+    .route('/identity-providers/:id/aliases/:alias')
+    .delete(
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const outcome = await repository.removeAlias(tenant.id, param(req, 'id'), param(req, 'alias'));
+        if (outcome === 'idp_not_found') throw new AdminError('not_found', NOT_FOUND_IDP);
+        if (outcome === 'not_found') throw new AdminError('not_found', 'This identity provider has no such alias (send it URL-encoded, exactly as stored).');
+        res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed(['DELETE']));
+
+  // ---- audit and dry run --------------------------------------------------------------------------
+
+  router
+    .route('/issued-tokens')
+    .get(
+      asyncHandler(async (req, res) => {
+        const query = parseInput(issuedTokensQuery, req.query, 'query');
+        const tenant = await tenantOf(query);
+        const rows = await repository.listIssuedTokens(tenant.id, { idp: query.idp, sub: query.sub, clientId: query.clientId, limit: query.limit ?? 100 });
+        res.status(200).json(rows.map(issuedTokenView));
+      }),
+    )
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/assertions/validate')
+    .post(
+      body,
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const input = parseInput(validateAssertionBody, req.body, 'body');
+        const result = await dryRunAssertion({ verifier: getVerifier(), repository, tokenEndpointUrl: options.tokenEndpointUrl }, tenant, input);
+        res.status(200).json(result);
+      }),
+    )
+    .all(methodNotAllowed(['POST']));
+
+  // ---- applications (host-provided) ---------------------------------------------------------------
+
+  const { applications } = options;
+  if (applications) {
+    router
+      .route('/applications')
+      .post(
+        body,
+        asyncHandler(async (req, res) => {
+          const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+          const answer = await applications.create(tenant, req.body);
+          if (!answer || !Number.isInteger(answer.status) || answer.status < 200 || answer.status > 599) {
+            throw new Error('applications.create() must resolve to { status: <integer 200-599>, body }.');
+          }
+          res.status(answer.status).json(answer.body);
+        }),
+      )
+      .all(methodNotAllowed(['POST']));
+  }
+
+  // Everything else under the mount point is ours to answer: JSON, not the host's HTML 404.
+  router.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not_found', error_description: 'No such admin endpoint.' });
+  });
+  router.use(errorHandler(options.onError));
+  return router;
+}
+
+/** A path parameter (already percent-decoded by the router). */
+function param(req: Request, name: string): string {
+  const value = (req.params as Record<string, string | undefined>)[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function validateOptions(options: AdminRouterOptions): void {
+  if (!options || typeof options !== 'object') throw new ConfigurationError('createAdminRouter(options): options must be an object { knex, authorize, … }.');
+  const { knex, authorize, verifier, tokenEndpointUrl, applications, bodyLimitBytes, onError } = options;
+  if (typeof knex !== 'function' || typeof (knex as { raw?: unknown }).raw !== 'function') {
+    throw new ConfigurationError('createAdminRouter: options.knex must be a Knex instance (e.g. from openDatabase()).');
+  }
+  if (typeof authorize !== 'function') {
+    throw new ConfigurationError('createAdminRouter: options.authorize must be a function (req) => boolean | Promise<boolean>, e.g. bearerTokenAuthorizer(token).');
+  }
+  if (verifier !== undefined && typeof verifier?.verify !== 'function') {
+    throw new ConfigurationError('createAdminRouter: options.verifier must be an AssertionVerifier (from createAssertionVerifier()).');
+  }
+  if (tokenEndpointUrl !== undefined) {
+    let ok = typeof tokenEndpointUrl === 'string';
+    try {
+      if (ok) new URL(tokenEndpointUrl);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigurationError(`createAdminRouter: options.tokenEndpointUrl must be an absolute URL; got ${JSON.stringify(tokenEndpointUrl)}.`);
+  }
+  if (applications !== undefined && typeof applications?.create !== 'function') {
+    throw new ConfigurationError('createAdminRouter: options.applications must be { create(tenant, body): Promise<{ status, body }> }.');
+  }
+  if (bodyLimitBytes !== undefined && (!Number.isSafeInteger(bodyLimitBytes) || bodyLimitBytes < 1024 || bodyLimitBytes > 16 * 1024 * 1024)) {
+    throw new ConfigurationError(`createAdminRouter: options.bodyLimitBytes must be an integer from 1024 to 16777216; got ${String(bodyLimitBytes)}.`);
+  }
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw new ConfigurationError('createAdminRouter: options.onError must be a function (error, req) => void.');
+  }
+}

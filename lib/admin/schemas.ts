@@ -1,0 +1,305 @@
+import { z } from 'zod';
+import { DEFAULT_ALGORITHMS } from '../types';
+import { isStorableText } from '../verifier/text';
+import { AdminError } from './errors';
+
+/**
+ * The admin API's input rules (SPEC §6), as zod schemas. Every object is strict: an unknown field is a
+ * 400 naming it, so that a typo (`requireJTI`) is never silently ignored. Messages are predicates
+ * ("must be …") that {@link parseInput} prefixes with the field's path.
+ */
+
+/** Postgres `integer` columns hold at most this. */
+const INT32_MAX = 2_147_483_647;
+/** Upper bound of list fields: the body limit bounds them too, this keeps the answer's message clear. */
+const MAX_LIST = 1000;
+/** Certificates and aliases per IdP per request. */
+const MAX_KEYS = 100;
+
+// Control characters in a name or URL are never intended and make logs and shell output lie.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** RFC 6749 §3.3 scope-token. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** A DNS-style tenant domain (as `carbon.super`): dot-separated labels of letters, digits and inner hyphens. */
+const TENANT_DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+const storable = (value: string) => isStorableText(value);
+
+/** Text that is matched exactly against tokens (issuer names, aliases): no control characters, no outer spaces. */
+function exactText(max: number) {
+  return z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((v) => storable(v) && !CONTROL.test(v), 'must not contain control characters or unpaired surrogates')
+    .refine((v) => v.trim() === v, 'must not begin or end with whitespace (it is compared exactly)');
+}
+
+/** Free text that only has to be storable (Postgres text holds no NUL; UTF-8 no lone surrogate). */
+function storableText(max: number) {
+  return z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine(storable, 'must not contain NUL characters or unpaired surrogates');
+}
+
+/** A list with duplicates removed (first occurrence kept): sets, in the order given. */
+function uniqueList<T extends z.ZodType<string>>(item: T, max = MAX_LIST) {
+  return z
+    .array(item)
+    .max(max, `must have at most ${max} entries`)
+    .transform((list) => [...new Set(list)] as z.output<T>[]);
+}
+
+const positiveInt = z.int().min(1, `must be a positive integer`).max(INT32_MAX, `must be at most ${INT32_MAX}`);
+const nonNegativeInt = z.int().min(0, 'must be zero or a positive integer').max(INT32_MAX, `must be at most ${INT32_MAX}`);
+
+// ---------------------------------------------------------------------------------------------------
+// Algorithms (SPEC §3 step 2, §6)
+
+const SUPPORTED = new Set<string>(DEFAULT_ALGORITHMS);
+
+/**
+ * Why an algorithm name cannot be in an allow-list, or `undefined` when it can. `none` (any case) and
+ * HMAC are refused with their reason: with `none` anyone could mint an assertion; with HMAC the shared
+ * "secret" would be the IdP's public certificate (RFC 8725 §2.1, algorithm confusion).
+ */
+export function algorithmProblem(alg: string): string | undefined {
+  if (SUPPORTED.has(alg)) return undefined;
+  if (alg.trim().toLowerCase() === 'none') return `"none" is never allowed: an unsigned assertion proves nothing`;
+  if (/^hs\d*$/i.test(alg.trim())) {
+    return `${JSON.stringify(alg)} is a symmetric (HMAC) algorithm; only asymmetric signatures are accepted`;
+  }
+  const sameIgnoringCase = DEFAULT_ALGORITHMS.find((known) => known.toLowerCase() === alg.toLowerCase());
+  if (sameIgnoringCase) return `${JSON.stringify(alg)} is not an algorithm name (they are case-sensitive): did you mean "${sameIgnoringCase}"?`;
+  return `${JSON.stringify(alg.slice(0, 40))} is not a supported algorithm; use one of ${DEFAULT_ALGORITHMS.join(', ')}`;
+}
+
+const algorithms = z
+  .array(z.string())
+  .min(1, `must name at least one algorithm (set it to null for the default list; to stop an IdP, set enabled to false)`)
+  .max(DEFAULT_ALGORITHMS.length * 2, 'has too many entries')
+  .superRefine((list, ctx) => {
+    list.forEach((alg, index) => {
+      const problem = algorithmProblem(alg);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [index], input: alg });
+    });
+  })
+  .transform((list) => [...new Set(list)]);
+
+// ---------------------------------------------------------------------------------------------------
+// JWKS URI (SPEC §6)
+
+/**
+ * Whether a WHATWG-normalised host is the loopback interface: `localhost`, 127.0.0.0/8, or `[::1]`.
+ * The URL parser has already rewritten `127.1`, `0x7f.1` and `2130706433` to dotted quads and
+ * `[0:0:0:0:0:0:0:1]` to `[::1]`, so exact forms suffice.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname === '[::1]') return true;
+  const quad = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
+  return quad !== null && quad.slice(1).every((octet) => Number(octet) <= 255);
+}
+
+/** Why a JWKS URI is refused, or `undefined`: `https:`, or `http:` on a loopback host only (keys over plain HTTP could be swapped on the way). */
+export function jwksUriProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL such as https://idp.example.com/.well-known/jwks.json';
+  }
+  if (url.protocol === 'http:') {
+    if (!isLoopbackHost(url.hostname)) return 'must use https: (http: is allowed only on a loopback host: localhost, 127.0.0.0/8, [::1])';
+  } else if (url.protocol !== 'https:') {
+    return `must use https: (got ${url.protocol.slice(0, 20)})`;
+  }
+  if (url.username || url.password) return 'must not carry credentials (user:password@): they would be shown to every admin reading the IdP';
+  if (url.hash) return 'must not have a #fragment';
+  return undefined;
+}
+
+const jwksUri = z
+  .string()
+  .max(2048, 'must be at most 2048 characters')
+  .refine((v) => !CONTROL.test(v) && storable(v), 'must not contain control characters')
+  .superRefine((value, ctx) => {
+    const problem = jwksUriProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  });
+
+// ---------------------------------------------------------------------------------------------------
+// Identity providers
+
+/** The `kid` a certificate may be selected by (besides its thumbprint). */
+const kid = exactText(256);
+
+/** A certificate as the API takes it: the PEM text, or `{ pem, kid? }`. Parsed later by `certificate-input.ts`. */
+export const certificateInput = z.union(
+  [z.string(), z.strictObject({ pem: z.string(), kid: kid.optional() })],
+  { error: 'must be a PEM certificate string or an object {pem, kid?}' },
+);
+export type CertificateInput = z.output<typeof certificateInput>;
+
+const alias = exactText(2048);
+
+/** Every IdP field of SPEC §6 with its rule; `null` unsets a nullable field (back to its default). */
+const idpFields = {
+  name: exactText(1024),
+  displayName: storableText(256).nullable(),
+  enabled: z.boolean(),
+  algorithms: algorithms.nullable(),
+  jwksUri: jwksUri.nullable(),
+  requireJti: z.boolean(),
+  maxAssertionLifetimeSeconds: positiveInt,
+  iatMaxAgeSeconds: positiveInt.nullable(),
+  clockSkewSeconds: nonNegativeInt,
+  allowedSubjects: uniqueList(storableText(1024)).nullable(),
+  allowedClients: uniqueList(storableText(1024)).nullable(),
+  allowedScopes: uniqueList(z.string().regex(SCOPE_TOKEN, 'must be a scope token (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes)')).nullable(),
+  issueRefreshToken: z.boolean(),
+  certificates: z.array(certificateInput).max(MAX_KEYS, `must have at most ${MAX_KEYS} entries`),
+  aliases: z
+    .array(alias)
+    .max(MAX_KEYS, `must have at most ${MAX_KEYS} entries`)
+    .superRefine((list, ctx) => {
+      list.forEach((value, index) => {
+        const first = list.indexOf(value);
+        if (first !== index) ctx.addIssue({ code: 'custom', message: `repeats aliases[${first}]`, path: [index], input: value });
+      });
+    }),
+};
+
+/** `POST /identity-providers`: `name` required, every other field optional. */
+export const createIdentityProviderBody = z.strictObject({
+  ...idpFields,
+  displayName: idpFields.displayName.optional(),
+  enabled: idpFields.enabled.optional(),
+  algorithms: idpFields.algorithms.optional(),
+  jwksUri: idpFields.jwksUri.optional(),
+  requireJti: idpFields.requireJti.optional(),
+  maxAssertionLifetimeSeconds: idpFields.maxAssertionLifetimeSeconds.optional(),
+  iatMaxAgeSeconds: idpFields.iatMaxAgeSeconds.optional(),
+  clockSkewSeconds: idpFields.clockSkewSeconds.optional(),
+  allowedSubjects: idpFields.allowedSubjects.optional(),
+  allowedClients: idpFields.allowedClients.optional(),
+  allowedScopes: idpFields.allowedScopes.optional(),
+  issueRefreshToken: idpFields.issueRefreshToken.optional(),
+  certificates: idpFields.certificates.optional(),
+  aliases: idpFields.aliases.optional(),
+});
+export type CreateIdentityProviderBody = z.output<typeof createIdentityProviderBody>;
+
+/** `PATCH /identity-providers/:id`: any field of the create body (JSON merge patch, RFC 7396). */
+export const patchIdentityProviderBody = createIdentityProviderBody.partial();
+export type PatchIdentityProviderBody = z.output<typeof patchIdentityProviderBody>;
+
+/** `POST /identity-providers/:id/certificates`. */
+export const addCertificateBody = z.strictObject({ pem: z.string(), kid: kid.optional() });
+
+/** `POST /identity-providers/:id/aliases`. */
+export const addAliasBody = z.strictObject({ alias });
+
+// ---------------------------------------------------------------------------------------------------
+// Tenants, dry run, audit
+
+/** `POST /tenants`. */
+export const createTenantBody = z.strictObject({
+  domain: z.string().regex(TENANT_DOMAIN, 'must be a DNS-style name such as example.com (letters, digits, inner hyphens, dots)'),
+});
+
+/** `POST /assertions/validate`. */
+export const validateAssertionBody = z.strictObject({
+  assertion: z.string().min(1, 'must not be empty'),
+  /** The client the assertion would be presented by (SPEC §3 step 6); without it, the allowed-clients rule is not judged. */
+  clientId: storableText(1024).optional(),
+  /** A requested scope (space-separated), judged against the IdP's allowed scopes (SPEC §3 step 7). */
+  scope: z.string().max(4096, 'must be at most 4096 characters').optional(),
+});
+
+/** A query parameter: a string given once (Express turns a repeated one into an array). */
+function queryParam() {
+  return z.string({
+    error: (issue) => (Array.isArray(issue.input) ? 'must be given only once' : 'must be a plain string value'),
+  });
+}
+
+/** The query every tenant-scoped route takes. */
+export const tenantQuery = z.strictObject({ tenantDomain: queryParam().optional() });
+
+/** Routes that are not tenant-scoped take no query at all. */
+export const emptyQuery = z.strictObject({});
+
+/** `GET /issued-tokens`. */
+export const issuedTokensQuery = z.strictObject({
+  tenantDomain: queryParam().optional(),
+  idp: queryParam().pipe(storableText(1024)).optional(),
+  sub: queryParam().pipe(storableText(1024)).optional(),
+  clientId: queryParam().pipe(storableText(1024)).optional(),
+  limit: queryParam()
+    .regex(/^[1-9][0-9]{0,3}$/, 'must be an integer from 1 to 1000')
+    .transform(Number)
+    .refine((n) => n <= 1000, 'must be an integer from 1 to 1000')
+    .optional(),
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Parsing and messages
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  int: 'an integer',
+  // Every number of the admin API is an integer; zod reports a non-number as "expected number".
+  number: 'an integer',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'an object',
+};
+
+/** `certificates[1].pem` from zod's path. */
+export function pathText(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');
+}
+
+/**
+ * Validates `input` with `schema`; on failure throws a 400 {@link AdminError} whose message names every
+ * offending field (at most three) and whose `field` is the first of them.
+ *
+ * @param where `'body'` or `'query'`, for the wording of unknown names and of a non-object body.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query'): z.output<S> {
+  // `reportInput` only so a message can say "null is not allowed"; the input is never echoed.
+  const result = schema.safeParse(input, { reportInput: true });
+  if (result.success) return result.data;
+  // Unknown names first: a misspelt field usually also shows up as a missing one.
+  const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const problems = issues.slice(0, 3).map((issue) => describeIssue(issue, where));
+  const first = problems[0]!;
+  return throwInvalid(problems.map((p) => p.text).join('; ') + '.', first.field || undefined);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, where: 'body' | 'query'): { field: string; text: string } {
+  const path = pathText(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const names = issue.keys.map((key) => (path ? `${path}.${key}` : key));
+    const noun = where === 'query' ? 'query parameter' : 'field';
+    return { field: names[0] ?? path, text: `Unknown ${noun}${names.length > 1 ? 's' : ''} ${names.map((n) => JSON.stringify(n)).join(', ')}` };
+  }
+  if (issue.code === 'invalid_type' && path === '') {
+    return { field: '', text: where === 'query' ? 'The query is malformed' : 'The request body must be a JSON object' };
+  }
+  if (issue.code === 'invalid_type' && where === 'body') {
+    const expected = EXPECTED[issue.expected] ?? issue.expected;
+    return { field: path, text: `${path} must be ${expected}${issue.input === null ? ' (null is not allowed here)' : ''}` };
+  }
+  // Our messages are predicates ("must …", "repeats …"); others (e.g. an algorithm's reason) follow a colon.
+  const joiner = /^(must|repeats|is) /.test(issue.message) ? ' ' : ': ';
+  return { field: path, text: `${path || where}${joiner}${issue.message}` };
+}
+
+function throwInvalid(message: string, field: string | undefined): never {
+  throw new AdminError('invalid_request', message, { field });
+}

@@ -1,0 +1,120 @@
+import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord } from '../types';
+
+/**
+ * Records as the admin API shows them: plain JSON, ISO timestamps, and nothing the caller must not
+ * see (no tenant id, no token hash). One function per resource so every route answers the same shape.
+ */
+
+/** A certificate in an answer. `pem` only where asked for (the single-IdP GET). */
+export interface CertificateView {
+  id: string;
+  thumbprint: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  kid: string | null;
+  /** Inside its validity window now (the verifier's exact rule: notBefore ≤ now ≤ notAfter, no skew). */
+  currentlyValid: boolean;
+  pem?: string;
+}
+
+/** An identity provider in an answer. `algorithms: null` means the default list (SPEC §3 step 2). */
+export interface IdentityProviderView {
+  id: string;
+  name: string;
+  displayName: string | null;
+  enabled: boolean;
+  algorithms: string[] | null;
+  jwksUri: string | null;
+  requireJti: boolean;
+  maxAssertionLifetimeSeconds: number;
+  iatMaxAgeSeconds: number | null;
+  clockSkewSeconds: number;
+  allowedSubjects: string[] | null;
+  allowedClients: string[] | null;
+  allowedScopes: string[] | null;
+  issueRefreshToken: boolean;
+  certificates: CertificateView[];
+  aliases: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ViewOptions {
+  /** The time `currentlyValid` is judged at. */
+  now: Date;
+  /** Include each certificate's PEM. */
+  withPem?: boolean;
+}
+
+export function certificateView(cert: CertificateRecord, options: ViewOptions): CertificateView {
+  const now = options.now.getTime();
+  const view: CertificateView = {
+    id: cert.id,
+    thumbprint: cert.thumbprint,
+    subject: cert.subject,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    kid: cert.kid,
+    currentlyValid: cert.notBefore.getTime() <= now && now <= cert.notAfter.getTime(),
+  };
+  if (options.withPem) view.pem = cert.pem;
+  return view;
+}
+
+export function identityProviderView(idp: IdentityProviderRecord, options: ViewOptions): IdentityProviderView {
+  return {
+    id: idp.id,
+    name: idp.name,
+    displayName: idp.displayName,
+    enabled: idp.enabled,
+    algorithms: idp.algorithms,
+    jwksUri: idp.jwksUri,
+    requireJti: idp.requireJti,
+    maxAssertionLifetimeSeconds: idp.maxAssertionLifetimeSeconds,
+    iatMaxAgeSeconds: idp.iatMaxAgeSeconds,
+    clockSkewSeconds: idp.clockSkewSeconds,
+    allowedSubjects: idp.allowedSubjects,
+    allowedClients: idp.allowedClients,
+    allowedScopes: idp.allowedScopes,
+    issueRefreshToken: idp.issueRefreshToken,
+    certificates: idp.certificates.map((cert) => certificateView(cert, options)),
+    aliases: idp.aliases,
+    createdAt: idp.createdAt.toISOString(),
+    updatedAt: idp.updatedAt.toISOString(),
+  };
+}
+
+/** An audit row: who got a token from which IdP and when; never a token or its hash. */
+export interface IssuedTokenView {
+  id: string;
+  /** The IdP's name (kept after the IdP is deleted). */
+  idp: string;
+  /** `null` once the IdP was deleted. */
+  idpId: string | null;
+  clientId: string;
+  subject: string;
+  jti: string | null;
+  scope: string | null;
+  /** The audit row this one was refreshed from, if any. */
+  parentId: string | null;
+  issuedAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+export function issuedTokenView(row: IssuedTokenRecord): IssuedTokenView {
+  return {
+    id: row.id,
+    idp: row.idpName,
+    idpId: row.idpId,
+    clientId: row.clientId,
+    subject: row.subject,
+    jti: row.jti,
+    scope: row.scope,
+    parentId: row.parentId,
+    issuedAt: row.issuedAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    revokedAt: row.revokedAt ? row.revokedAt.toISOString() : null,
+  };
+}
