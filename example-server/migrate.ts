@@ -1,0 +1,31 @@
+import type { Knex } from 'knex';
+import * as initial from './migrations/001_example_initial';
+
+/**
+ * The example host's migrations, kept apart from the package's: their own table
+ * (`example_migrations`) and extension-less names, so the same database works whether the server runs
+ * from TypeScript (tsx) or from compiled JavaScript. Run after the package's `migrate()` (the
+ * applications reference its tenants).
+ */
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '001_example_initial': initial,
+};
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => MIGRATIONS[name],
+};
+
+const CONFIG: Knex.MigratorConfig = { migrationSource: source, tableName: 'example_migrations' };
+
+/** Applies the example server's pending migrations; returns the names applied now. */
+export async function migrateExample(knex: Knex): Promise<string[]> {
+  const [, applied] = await knex.migrate.latest(CONFIG);
+  return applied as string[];
+}
+
+/** Undoes all of the example server's migrations (for tests and `down` scripts). */
+export async function rollbackExample(knex: Knex): Promise<void> {
+  await knex.migrate.rollback(CONFIG, true);
+}

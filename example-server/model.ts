@@ -1,0 +1,165 @@
+import type { Knex } from 'knex';
+import { sha256 } from '../lib/hash';
+import type { Tenant } from '../lib/types';
+import { verifySecret } from './credentials';
+
+/** A client as the host sees it (`getClient`'s answer). */
+export interface ExampleClient {
+  id: string;
+  grants: string[];
+  /** Allowed scopes; `null` means any. Read by the grant's SPEC §3 step 7 check too. */
+  scopes: string[] | null;
+  tenantId: string;
+  serviceProvider: string;
+}
+
+/** The user a token speaks for: what the JWT bearer grant's default `resolveUser` returns, as stored. */
+export interface ExampleUser {
+  id: string;
+  sub: string;
+  /** The IdP whose assertion the token rests on; absent for client_credentials tokens. */
+  idp?: string;
+  tenant?: string;
+  [claim: string]: unknown;
+}
+
+/** A stored token, by hash: what revocation, introspection and `/api/me` look at. */
+export interface TokenRow {
+  id: string;
+  tenant_id: string;
+  client_id: string;
+  access_token_sha256: string;
+  access_token_expires_at: Date;
+  refresh_token_sha256: string | null;
+  refresh_token_expires_at: Date | null;
+  user: ExampleUser;
+  scope: string[];
+  idp: string | null;
+  issued_at: Date;
+  revoked_at: Date | null;
+}
+
+/** `this` of a model method: tokenEndpoint runs each request with `Object.create(model, { tenant })`. */
+type ModelThis = { tenant?: Tenant } | undefined;
+
+export interface ExampleModelOptions {
+  knex: Knex;
+  /** Called after a token was revoked by the host (refresh rotation), with the refresh token's hash. */
+  onRevoked?: (tokenSha256: string) => Promise<void>;
+}
+
+const DEFAULT_TENANT = 'carbon.super';
+
+/**
+ * The example host's node-oauth2-server 5 model, on knex. Methods are ordinary methods (not arrows)
+ * because they read the request's tenant as `this.tenant`. Tokens are stored and found by SHA-256.
+ */
+export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
+  async function tenantIdOf(self: ModelThis): Promise<string | null> {
+    if (self?.tenant) return self.tenant.id;
+    const row = await knex('jwt_bearer_tenants').where({ domain: DEFAULT_TENANT }).first('id');
+    return row?.id ?? null;
+  }
+
+  return {
+    /**
+     * The client of the request's tenant with this id; with a secret given, only if it matches (a client
+     * of another tenant does not exist here, SPEC §4).
+     */
+    async getClient(this: ModelThis, clientId: string, clientSecret: string | null | undefined): Promise<ExampleClient | null> {
+      if (typeof clientId !== 'string' || !/^[A-Za-z0-9]{1,128}$/.test(clientId)) return null;
+      const tenantId = await tenantIdOf(this);
+      const row = await knex('example_applications').where({ client_id: clientId, tenant_id: tenantId }).first();
+      if (!row) return null;
+      if (clientSecret !== null && clientSecret !== undefined && !verifySecret(String(clientSecret), row.client_secret_hash)) return null;
+      return { id: row.client_id, grants: row.grants, scopes: row.scopes, tenantId: row.tenant_id, serviceProvider: row.service_provider };
+    },
+
+    async saveToken(this: ModelThis, token: any, client: ExampleClient, user: ExampleUser) {
+      const tenantId = this?.tenant?.id ?? client.tenantId;
+      const scope: string[] = Array.isArray(token.scope) ? token.scope : typeof token.scope === 'string' ? token.scope.split(' ').filter(Boolean) : [];
+      await knex('example_tokens').insert({
+        tenant_id: tenantId,
+        client_id: client.id,
+        access_token_sha256: sha256(token.accessToken),
+        access_token_expires_at: token.accessTokenExpiresAt,
+        refresh_token_sha256: token.refreshToken ? sha256(token.refreshToken) : null,
+        refresh_token_expires_at: token.refreshToken ? (token.refreshTokenExpiresAt ?? null) : null,
+        user: JSON.stringify(user),
+        scope,
+        idp: typeof user?.idp === 'string' ? user.idp : null,
+      });
+      return {
+        accessToken: token.accessToken,
+        accessTokenExpiresAt: token.accessTokenExpiresAt,
+        refreshToken: token.refreshToken,
+        refreshTokenExpiresAt: token.refreshTokenExpiresAt,
+        // No scope at all: the response then carries no `scope` (the host would render [] as "").
+        scope: scope.length > 0 ? scope : undefined,
+        client,
+        user,
+      };
+    },
+
+    /** For the host's authenticate handler (`/api/me`): unknown or revoked → null; expiry is the host's check. */
+    async getAccessToken(accessToken: string) {
+      const row: TokenRow | undefined = await knex('example_tokens')
+        .where({ access_token_sha256: sha256(accessToken) })
+        .whereNull('revoked_at')
+        .first();
+      if (!row) return null;
+      return {
+        accessToken,
+        accessTokenExpiresAt: new Date(row.access_token_expires_at),
+        scope: row.scope,
+        client: { id: row.client_id },
+        user: row.user,
+      };
+    },
+
+    /** For the host's refresh_token grant: only the request tenant's live tokens. */
+    async getRefreshToken(this: ModelThis, refreshToken: string) {
+      const tenantId = await tenantIdOf(this);
+      const row: TokenRow | undefined = await knex('example_tokens')
+        .where({ refresh_token_sha256: sha256(refreshToken), tenant_id: tenantId })
+        .whereNull('revoked_at')
+        .first();
+      if (!row) return null;
+      const app = await knex('example_applications').where({ client_id: row.client_id }).first();
+      if (!app) return null;
+      return {
+        refreshToken,
+        refreshTokenExpiresAt: row.refresh_token_expires_at ? new Date(row.refresh_token_expires_at) : undefined,
+        scope: row.scope,
+        client: { id: row.client_id, grants: app.grants, scopes: app.scopes, tenantId: app.tenant_id, serviceProvider: app.service_provider },
+        user: row.user,
+      };
+    },
+
+    /** The host revokes a refresh token when it rotates it; the access token issued with it goes too. */
+    async revokeToken(token: { refreshToken: string }): Promise<boolean> {
+      const hash = sha256(token.refreshToken);
+      const count = await knex('example_tokens').where({ refresh_token_sha256: hash }).whereNull('revoked_at').update({ revoked_at: knex.fn.now() });
+      if (count > 0 && onRevoked) await onRevoked(hash);
+      return count > 0;
+    },
+
+    /**
+     * Scopes must lie within the client's (where it has a list). Nothing requested: the client's own
+     * list, or no scope at all for a client without one.
+     */
+    async validateScope(_user: unknown, client: ExampleClient, scope: string[] | string | undefined): Promise<string[] | false> {
+      const requested = Array.isArray(scope) ? scope : typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+      if (requested.length === 0) return client.scopes ?? [];
+      if (client.scopes && requested.some((s) => !client.scopes!.includes(s))) return false;
+      return requested;
+    },
+
+    /** client_credentials: the token speaks for the application itself. */
+    async getUserFromClient(client: ExampleClient): Promise<ExampleUser> {
+      return { id: client.id, sub: client.id };
+    },
+  };
+}
+
+export type ExampleModel = ReturnType<typeof createExampleModel>;

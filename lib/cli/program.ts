@@ -1,0 +1,320 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import type { Knex } from 'knex';
+import { openDatabase } from '../db/connect';
+import { migrate } from '../db/migrate';
+import { isUnavailable } from '../http/failure';
+import { KnexGrantStore } from '../store/knex-store';
+import { DEFAULT_TOKEN_ENDPOINT_URL, DEMO_ISSUER, demoFiles, type DemoClientFile } from './demo-files';
+import { CliError } from './errors';
+import {
+  addCertificate,
+  addIdentityProvider,
+  addTenant,
+  listIdentityProviders,
+  listTenants,
+  removeCertificate,
+  removeIdentityProvider,
+  type IdpSummary,
+} from './identity-providers';
+import { mintAssertion } from './mint';
+
+export const JWT_BEARER_URN = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+/** What the commands need from the outside world; tests inject their own. */
+export interface CliContext {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /**
+   * Opens the database named by `--database-url`/`DATABASE_URL`, or the embedded one under
+   * `--data-dir`/`DATA_DIR`. Default: the package's `openDatabase`. A knex returned by an injected
+   * opener is not destroyed by the command.
+   */
+  openDatabase?(options: { databaseUrl?: string; dataDir: string }): Promise<Knex>;
+}
+
+const DEFAULT_TENANT = 'carbon.super';
+
+/**
+ * Runs the CLI on `argv` (as `process.argv`: node, script, args…) and resolves to the exit code.
+ * Errors are one sentence on stderr and a non-zero code, never a stack trace.
+ */
+export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode; // commander already printed the message
+    const usesUrl = Boolean(program.opts().databaseUrl ?? ctx.env.DATABASE_URL);
+    ctx.stderr(`error: ${describe(error, usesUrl)}\n`);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
+
+function describe(error: unknown, usesUrl: boolean): string {
+  if (error instanceof CliError) return error.message;
+  const code = (error as { code?: string })?.code;
+  if (code === '42P01') return 'The database has no oauth2-jwt-bearer tables yet: run `oauth2-jwt-bearer migrate` first.';
+  if (isUnavailable(error)) {
+    const where = usesUrl ? 'the database at --database-url/DATABASE_URL' : 'the embedded database';
+    return `Cannot reach ${where}${code ? ` (${code})` : ''}. Check that the database is running and the URL is right.`;
+  }
+  return (error as Error)?.message ?? String(error);
+}
+
+/** The commander program; exposed for tests and for `--help` generation. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('oauth2-jwt-bearer');
+  program
+    .description('Manage the OAuth 2.0 JWT Bearer grant (RFC 7523): database, identity providers, demo assertions.')
+    .addOption(new Option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL; unset: the embedded database under --data-dir)'))
+    .addOption(new Option('--data-dir <dir>', 'directory of the embedded database and demo files (default: $DATA_DIR or .data)'))
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const globals = () => program.opts<{ databaseUrl?: string; dataDir?: string }>();
+  const dataDir = () => resolve(ctx.cwd, globals().dataDir ?? ctx.env.DATA_DIR ?? '.data');
+
+  /** Opens the database for one command and closes it afterwards (unless injected). */
+  const withDatabase = async <T>(fn: (knex: Knex) => Promise<T>): Promise<T> => {
+    const databaseUrl = globals().databaseUrl ?? (ctx.env.DATABASE_URL || undefined);
+    const injected = Boolean(ctx.openDatabase);
+    const knex = await (ctx.openDatabase ?? openDatabase)({ databaseUrl, dataDir: dataDir() });
+    try {
+      return await fn(knex);
+    } finally {
+      if (!injected) await knex.destroy();
+    }
+  };
+  const out = (line = '') => ctx.stdout(`${line}\n`);
+  const sub = (name: string) => new Command(name).exitOverride().configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  const readCert = async (file: string) => {
+    try {
+      return { source: file, bytes: await readFile(resolve(ctx.cwd, file)) };
+    } catch (error) {
+      throw new CliError(`Cannot read certificate file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+
+  program
+    .command('migrate')
+    .description("create or update the package's tables (safe to run again)")
+    .action(() =>
+      withDatabase(async (knex) => {
+        const applied = await migrate(knex);
+        out(applied.length > 0 ? `Migrated: ${applied.join(', ')}.` : 'Database is up to date.');
+      }),
+    );
+
+  const tenant = sub('tenant').description('tenants (the default tenant is carbon.super)');
+  tenant
+    .command('add <domain>')
+    .description('add a tenant (for ?tenantDomain=<domain>)')
+    .action((domain: string) =>
+      withDatabase(async (knex) => {
+        const { created } = await addTenant(knex, domain);
+        out(created ? `Tenant ${domain} added.` : `Tenant ${domain} already exists.`);
+      }),
+    );
+  tenant
+    .command('list')
+    .description('list tenants')
+    .action(() => withDatabase(async (knex) => (await listTenants(knex)).forEach((t) => out(t.domain))));
+  program.addCommand(tenant);
+
+  const idp = sub('idp').description('identity providers: the trusted issuers of assertions');
+  idp
+    .command('add')
+    .description('register an identity provider: its name is the JWT iss, its aliases the accepted aud values')
+    .requiredOption('--name <issuer>', 'identity provider name = the JWT "iss" (e.g. jwtIDP)')
+    .option('--cert <file>', 'public certificate, PEM or DER as `keytool -export` writes it (repeatable)', collect, [])
+    .option('--alias <audience>', 'audience by which the IdP names this token endpoint (repeatable)', collect, [])
+    .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
+    .option('--display-name <text>', 'display name')
+    .option('--jwks-uri <url>', 'JWKS URI instead of (or besides) certificates')
+    .option('--algorithms <list>', 'comma-separated allow-list of JWS algorithms (default: RS*, PS*, ES*, EdDSA)')
+    .option('--no-require-jti', 'accept assertions without a jti (replay is then keyed on the signed content)')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { name: string; cert: string[]; alias: string[]; tenant: string; displayName?: string; jwksUri?: string; algorithms?: string; requireJti: boolean; json?: boolean }) => {
+      const certificates = await Promise.all(o.cert.map(readCert));
+      const created = await withDatabase((knex) =>
+        addIdentityProvider(knex, {
+          tenant: o.tenant,
+          name: o.name,
+          displayName: o.displayName,
+          certificates,
+          aliases: o.alias,
+          jwksUri: o.jwksUri,
+          algorithms: o.algorithms?.split(',').map((a) => a.trim()).filter(Boolean),
+          requireJti: o.requireJti,
+        }),
+      );
+      if (o.json) return out(JSON.stringify(created, null, 2));
+      out(`Identity provider ${created.name} added to tenant ${created.tenant} (id ${created.id}).`);
+      printIdp(out, created);
+    });
+  idp
+    .command('list')
+    .description('list identity providers with their aliases and certificates')
+    .option('--tenant <domain>', 'only this tenant')
+    .option('--json', 'print JSON')
+    .action((o: { tenant?: string; json?: boolean }) =>
+      withDatabase(async (knex) => {
+        const idps = await listIdentityProviders(knex, o.tenant);
+        if (o.json) return out(JSON.stringify(idps, null, 2));
+        if (idps.length === 0) return out('No identity providers.');
+        for (const i of idps) {
+          out(`${i.name} (tenant ${i.tenant}, ${i.enabled ? 'enabled' : 'disabled'}, id ${i.id})`);
+          printIdp(out, i);
+        }
+      }),
+    );
+  idp
+    .command('remove')
+    .description('delete an identity provider (its refresh tokens stop working)')
+    .requiredOption('--name <issuer>', 'identity provider name')
+    .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
+    .action((o: { name: string; tenant: string }) =>
+      withDatabase(async (knex) => {
+        await removeIdentityProvider(knex, o);
+        out(`Identity provider ${o.name} removed from tenant ${o.tenant}.`);
+      }),
+    );
+
+  const cert = sub('cert').description("an identity provider's certificates");
+  cert
+    .command('add')
+    .description('add a certificate (e.g. a successor, before the old one expires)')
+    .requiredOption('--name <issuer>', 'identity provider name')
+    .requiredOption('--cert <file>', 'certificate file, PEM or DER')
+    .option('--kid <kid>', 'key id that assertions name in their header')
+    .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
+    .action(async (o: { name: string; cert: string; kid?: string; tenant: string }) => {
+      const file = await readCert(o.cert);
+      const added = await withDatabase((knex) => addCertificate(knex, { tenant: o.tenant, name: o.name, kid: o.kid, ...file }));
+      out(`Certificate ${added.thumbprint} added to ${o.name} (${added.subject}, valid ${iso(added.notBefore)} to ${iso(added.notAfter)}).`);
+    });
+  cert
+    .command('remove')
+    .description('remove a certificate, named by its thumbprint (x5t#S256) or id')
+    .requiredOption('--name <issuer>', 'identity provider name')
+    .requiredOption('--thumbprint <thumbprint>', 'certificate thumbprint or id, as `idp list` shows')
+    .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
+    .action((o: { name: string; thumbprint: string; tenant: string }) =>
+      withDatabase(async (knex) => {
+        await removeCertificate(knex, { tenant: o.tenant, name: o.name, certificate: o.thumbprint });
+        out(`Certificate ${o.thumbprint} removed from ${o.name}.`);
+      }),
+    );
+  idp.addCommand(cert);
+  program.addCommand(idp);
+
+  program
+    .command('mint')
+    .description('sign a demo assertion with the demo IdP key that the example server made under the data directory')
+    .option('--sub <subject>', 'subject (the user the token will speak for)', 'admin')
+    .option('--aud <audience>', 'audience (repeatable; default: the demo token endpoint URL)', collect, [])
+    .option('--iss <issuer>', 'issuer', DEMO_ISSUER)
+    .option('--exp <seconds>', 'lifetime in seconds', '300')
+    .option('--jti <id>', 'JWT ID (default: a random UUID)')
+    .option('--kid <kid>', 'key id header')
+    .option('--alg <alg>', "signing algorithm (default: the key's own, RS256 for the demo key)")
+    .option('--key <file>', 'PEM private key (default: <data-dir>/demo/jwtIDP.key.pem)')
+    .option('--claim <name=value>', 'extra claim; value parsed as JSON when it can be (repeatable)', collect, [])
+    .option('--curl', "print the seed page's curl command with the demo application's credentials")
+    .action(async (o: { sub: string; aud: string[]; iss: string; exp: string; jti?: string; kid?: string; alg?: string; key?: string; claim: string[]; curl?: boolean }) => {
+      const files = demoFiles(dataDir());
+      const keyFile = o.key ? resolve(ctx.cwd, o.key) : files.privateKey;
+      let privateKeyPem: string;
+      try {
+        privateKeyPem = await readFile(keyFile, 'utf8');
+      } catch {
+        throw new CliError(
+          o.key
+            ? `Cannot read the key file ${o.key}.`
+            : `No demo key at ${keyFile}. Start the example server once with DEMO=on (and the same DATA_DIR), or pass --key <file>.`,
+        );
+      }
+      const client = await readDemoClient(files.client);
+      if (!/^\d+$/.test(o.exp)) throw new CliError('--exp must be a positive whole number of seconds.');
+      const aud = o.aud.length > 0 ? o.aud : [client?.tokenEndpointUrl ?? ctx.env.TOKEN_ENDPOINT_URL ?? DEFAULT_TOKEN_ENDPOINT_URL];
+      const assertion = await mintAssertion({
+        privateKeyPem,
+        iss: o.iss,
+        sub: o.sub,
+        aud,
+        expiresIn: Number(o.exp),
+        jti: o.jti,
+        kid: o.kid,
+        alg: o.alg,
+        claims: parseClaims(o.claim),
+      });
+      if (!o.curl) return out(assertion);
+      if (!client) throw new CliError(`No demo application recorded at ${files.client}: --curl needs the example server's DEMO bootstrap.`);
+      out(curlCommand({ clientId: client.clientId, clientSecret: client.clientSecret, assertion, tokenEndpointUrl: client.tokenEndpointUrl, tenant: client.tenant }));
+    });
+
+  program
+    .command('prune')
+    .description('delete replay records of assertions that have expired')
+    .action(() =>
+      withDatabase(async (knex) => {
+        const count = await new KnexGrantStore(knex).pruneUsedAssertions(new Date());
+        out(`Pruned ${count} expired replay record${count === 1 ? '' : 's'}.`);
+      }),
+    );
+
+  return program;
+}
+
+/** The seed page's curl command, verbatim in shape. */
+export function curlCommand(o: { clientId: string; clientSecret: string; assertion: string; tokenEndpointUrl: string; tenant?: string }): string {
+  const url = o.tenant && o.tenant !== DEFAULT_TENANT ? `${o.tokenEndpointUrl}?tenantDomain=${encodeURIComponent(o.tenant)}` : o.tokenEndpointUrl;
+  return `curl -i -X POST -u ${o.clientId}:${o.clientSecret} -k -d 'grant_type=${JWT_BEARER_URN}&assertion=${o.assertion}' -H 'Content-Type: application/x-www-form-urlencoded' ${url}`;
+}
+
+async function readDemoClient(path: string): Promise<DemoClientFile | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as DemoClientFile;
+  } catch {
+    return null;
+  }
+}
+
+function parseClaims(pairs: string[]): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`--claim must be name=value; got ${JSON.stringify(pair)}.`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    claims[pair.slice(0, eq)] = value;
+  }
+  return claims;
+}
+
+function printIdp(out: (line?: string) => void, i: IdpSummary): void {
+  out(`  aliases: ${i.aliases.length > 0 ? i.aliases.join(', ') : '(none: the server accepts its own token endpoint URL)'}`);
+  if (i.jwksUri) out(`  jwks_uri: ${i.jwksUri}`);
+  if (i.certificates.length === 0) out('  certificates: (none)');
+  for (const c of i.certificates) {
+    const now = Date.now();
+    const state = now < c.notBefore.getTime() ? 'not yet valid' : now > c.notAfter.getTime() ? 'expired' : 'valid';
+    out(`  certificate ${c.thumbprint} ${c.subject} ${iso(c.notBefore)}..${iso(c.notAfter)} (${state})${c.kid ? ` kid=${c.kid}` : ''}`);
+  }
+}
+
+function iso(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
