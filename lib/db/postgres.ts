@@ -32,6 +32,9 @@ export function openPostgres(options: PostgresOptions): Knex {
       application_name: 'oauth2-jwt-bearer',
     } as Knex.PgConnectionConfig,
     acquireConnectionTimeout: options.acquireTimeoutMs,
+    // knex would print every failed connection attempt (with a stack) to the console; the store already
+    // reports those as StoreUnavailableError to its caller, who logs them once in its own format.
+    log: { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined },
     pool: {
       // min 0: idle connections are closed, so a restarted server leaves no dead sockets behind.
       min: 0,
