@@ -9,6 +9,8 @@ export { DEFAULT_TENANT } from './grant/request-context';
 export { tokenEndpoint } from './http/token-endpoint';
 export type { TokenEndpointOptions, TokenOutcome } from './http/token-endpoint';
 export { createAssertionVerifier } from './verifier';
+export { createJwksKeySource, combineKeySources, defaultKeySources, JWKS_DEFAULTS } from './keys';
+export type { JwksKeySourceOptions, KeySource } from './keys';
 export type { AssertionVerifier } from './verifier';
 export { openDatabase, isPglite, DataDirLockedError, DATABASE_DEFAULTS } from './db/connect';
 export type { DatabaseOptions } from './db/connect';

@@ -1,4 +1,8 @@
 export type { KeyHint, KeySource, VerificationKey, WebCryptoKey } from './types';
 export { isEmptyHint } from './types';
 export { createCertificateKeySource, type CertificateKeySourceOptions } from './certificate-source';
+export { createJwksKeySource, JWKS_DEFAULTS, type JwksKeySourceOptions } from './jwks-source';
+export { combineKeySources, defaultKeySources } from './combine';
+export { checkJwksUrl, isLoopbackHostname } from './jwks-uri';
+export type { FetchFunction } from './jwks-fetch';
 export { algorithmsForKey } from './key-algorithms';

@@ -36,7 +36,7 @@ export interface VerificationKey {
 }
 
 /**
- * Where an IdP's keys come from (its stored certificates; later its JWKS URI). The verifier asks every
+ * Where an IdP's keys come from (its stored certificates, its JWKS URI). The verifier asks every
  * configured source and uses the union of their answers.
  */
 export interface KeySource {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigurationError, JwtBearerError } from '../errors';
-import { createCertificateKeySource } from '../keys/certificate-source';
+import { defaultKeySources } from '../keys/combine';
 import type { KeySource } from '../keys/types';
 import type { IdentityProviderRecord, VerifiedAssertion } from '../types';
 import { checkClaims } from './claims';
@@ -15,9 +15,9 @@ export interface AssertionVerifierOptions {
   /** Longest accepted assertion in bytes (SPEC §3 step 1; default 16384). */
   maxAssertionLength?: number;
   /**
-   * Where IdP keys come from (default: one {@link createCertificateKeySource}, i.e. the IdP's stored
-   * certificates). Every source is asked; the union of their keys is used. Pass your own list to share
-   * one key cache between verifiers or to add a JWKS source.
+   * Where IdP keys come from (default: {@link defaultKeySources}, i.e. the IdP's stored certificates and
+   * its JWKS URI, combined). Every source is asked; the union of their keys is used. Pass your own list
+   * to share one key cache between verifiers or to bound the JWKS source differently.
    */
   keySources?: readonly KeySource[];
 }
@@ -89,7 +89,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
   if (!Number.isSafeInteger(maxAssertionLength) || maxAssertionLength < 1) {
     throw new ConfigurationError(`maxAssertionLength must be a positive integer (bytes); got ${String(options.maxAssertionLength)}.`);
   }
-  const keySources = options.keySources ?? [createCertificateKeySource()];
+  const keySources = options.keySources ?? defaultKeySources();
   if (!Array.isArray(keySources) || keySources.length === 0 || !keySources.every((source) => typeof source?.getKeys === 'function')) {
     throw new ConfigurationError('keySources must be a non-empty array of KeySource ({ getKeys(idp, hint) }).');
   }

@@ -16,6 +16,8 @@ export interface SeedIdp {
   allowedClients?: string[] | null;
   allowedScopes?: string[] | null;
   issueRefreshToken?: boolean;
+  /** The IdP's JWKS URI (stored as given: tests of the fetch-time checks may store what the admin API refuses). */
+  jwksUri?: string | null;
 }
 
 /** Ensures a tenant row and returns its id. */
@@ -42,6 +44,7 @@ export async function seedIdp(knex: Knex, idp: SeedIdp): Promise<string> {
       allowed_clients: idp.allowedClients ?? null,
       allowed_scopes: idp.allowedScopes ?? null,
       issue_refresh_token: idp.issueRefreshToken ?? true,
+      jwks_uri: idp.jwksUri ?? null,
     })
     .returning('id');
   for (const cert of idp.certificates ?? []) {

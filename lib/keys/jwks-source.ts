@@ -1,0 +1,288 @@
+import { importJWK } from 'jose';
+import { ConfigurationError, JwtBearerError } from '../errors';
+import type { IdentityProviderRecord } from '../types';
+import { fetchJwksDocument, JwksFetchError, type FetchFunction } from './jwks-fetch';
+import { checkJwksUrl } from './jwks-uri';
+import { parseJwkSet, type JwkSetKey } from './jwk-set';
+import { LruMap } from './lru';
+import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey, type WebCryptoKey } from './types';
+
+/**
+ * Options of {@link createJwksKeySource}. Every bound has a default chosen for a token endpoint; all
+ * durations are milliseconds.
+ */
+export interface JwksKeySourceOptions {
+  /** One download, connect to last body byte, must finish within this (default 2000). */
+  timeoutMs?: number;
+  /** Largest accepted JWKS body in bytes (default 262144 = 256 KiB; real sets are 1–20 KiB). */
+  maxBytes?: number;
+  /** Most entries a set may list; more refuses the set (default 100). */
+  maxKeys?: number;
+  /** How long a set is fresh when the response has no usable `Cache-Control: max-age` (default 300000 = 5 min). */
+  ttlMs?: number;
+  /** Lower bound on freshness, whatever `max-age` says (`no-store`, `no-cache`, `max-age=0` included) (default 30000). */
+  minTtlMs?: number;
+  /** Upper bound on freshness, whatever `max-age` says (default 3600000 = 1 h): bounds how long a removed key is trusted. */
+  maxTtlMs?: number;
+  /**
+   * How long past its freshness a set may still be used while refreshing it fails (default 3600000 =
+   * 1 h). After that, with the JWKS still unreachable, verification answers `key_source_unavailable`.
+   */
+  staleMs?: number;
+  /** After a failed download, no new attempt for this long, except an unknown-`kid` refetch (default 5000). */
+  retryAfterFailureMs?: number;
+  /** A hint that names no key in the set allows one refetch of that URI per this period (default 30000). */
+  refetchCooldownMs?: number;
+  /** How many JWKS URIs keep their set and imported keys in memory, least recently used dropped first (default 1024). */
+  maxUris?: number;
+  /** The fetch to use (default: Node's global `fetch`). For tests and proxies; it gets `redirect: 'manual'` and an abort signal. */
+  fetch?: FetchFunction;
+  /**
+   * The clock in milliseconds (default `performance.now()`: monotonic, so a wall-clock step neither
+   * stretches a TTL or cooldown nor cuts one short); for tests. Only differences between its readings count.
+   */
+  clock?: () => number;
+}
+
+/** The defaults of {@link JwksKeySourceOptions}. */
+export const JWKS_DEFAULTS = {
+  timeoutMs: 2000,
+  maxBytes: 256 * 1024,
+  maxKeys: 100,
+  ttlMs: 5 * 60_000,
+  minTtlMs: 30_000,
+  maxTtlMs: 60 * 60_000,
+  staleMs: 60 * 60_000,
+  retryAfterFailureMs: 5000,
+  refetchCooldownMs: 30_000,
+  maxUris: 1024,
+} as const;
+
+/** A set as last fetched from one URI. */
+interface CachedSet {
+  keys: readonly JwkSetKey[];
+  expiresAt: number;
+  staleUntil: number;
+}
+
+/** Everything known about one URI. Shared by every IdP (of any tenant) that names the same URI. */
+interface UriState {
+  url: URL;
+  set?: CachedSet;
+  /** The download under way; every caller awaits this one (no thundering herd). Never rejects. */
+  inflight?: Promise<boolean>;
+  failedAt?: number;
+  problem?: string;
+  missRefetchAt: number;
+  /** Imported keys by `thumbprint alg`: survive refreshes, since a thumbprint names the key material exactly. */
+  imported: LruMap<string, Promise<WebCryptoKey>>;
+}
+
+/**
+ * SPEC §3 step 2/4: the keys of an IdP's configured JWKS URI (`IdentityProviderRecord.jwksUri`). IdPs
+ * without one get no keys from here. Keys are never looked for anywhere else: not in the header's `jku`,
+ * `x5u`, `jwk` or `x5c` (RFC 8725 §3.10), which this source is never shown.
+ *
+ * - **Where**: the stored URI is checked again before every download (`https:`, or `http:` on loopback;
+ *   no credentials, no fragment, see {@link checkJwksUrl}); a refused URI is `key_source_unavailable`
+ *   without any request.
+ * - **Download**: one GET bounded by `timeoutMs` in total and `maxBytes`; redirects refused; JSON
+ *   media type required (see {@link fetchJwksDocument}); the set validated strictly (see {@link parseJwkSet}).
+ * - **Cache**: per URI, fresh for `Cache-Control: max-age` (minus `Age`) clamped to
+ *   [`minTtlMs`, `maxTtlMs`], else `ttlMs`. Past that, the set is still served — at once, without
+ *   waiting — while one background download refreshes it; if downloads keep failing, it is served
+ *   until `staleMs` after it expired, then dropped.
+ * - **No set**: the caller waits for the (shared) download, at most `timeoutMs`; when it fails,
+ *   `key_source_unavailable` (503), and for `retryAfterFailureMs` further callers get that answer at
+ *   once instead of each waiting out a dead server.
+ * - **Unknown key**: a `kid`/`x5t`/`x5t#S256` hint that names no key of a set that was not just
+ *   downloaded triggers one refetch (new keys appear on rotation), at most once per
+ *   `refetchCooldownMs` per URI; within the cooldown, or when the refetch also lacks it, the answer is
+ *   "no such key" (the verifier's `key_not_found`). Concurrent callers share the refetch. A refetch that
+ *   fails is `key_source_unavailable`: we could not tell.
+ * - **Private keys published** (a set with `d`, `p`, … members): the set is refused and any cached set
+ *   of that URI dropped at once (no stale use): `key_source_unavailable` until the endpoint is fixed.
+ * - **Without a hint** every key of the set is returned; a rotated key without a `kid` is picked up when
+ *   the set next expires (there is no way to tell "new key" from "forged signature").
+ *
+ * Keys are imported with jose `importJWK` once per (URI, RFC 7638 thumbprint, alg) and cached with
+ * their URI. Memory is bounded: `maxUris` × (`maxKeys` keys + 4 × `maxKeys` imported keys).
+ *
+ * Unauthenticated callers can make this source download only for IdPs that exist (the verifier looks
+ * the issuer up first), and then at most: one download at a time per URI, one unknown-kid refetch per
+ * `refetchCooldownMs`, one retry per `retryAfterFailureMs` while failing, one refresh per freshness period.
+ *
+ * Why not jose's `createRemoteJWKSet`: it reads the whole body with no size limit and any media type,
+ * ignores Cache-Control, cannot serve a stale set when a refresh fails (it throws), starts its
+ * unknown-kid cooldown at *any* download (so a key rotated in just after a scheduled refresh is refused
+ * for 30 s), matches only `kid`/`alg` (not `x5t`), answers as a resolver for jose's own verify calls
+ * rather than as keys our verifier filters by type and reports on (`key_not_found`, `no_usable_key`),
+ * and refuses a private key only when that key is selected, not the set that published it.
+ *
+ * @example
+ * const verifier = createAssertionVerifier({
+ *   keySources: [combineKeySources([createCertificateKeySource(), createJwksKeySource({ timeoutMs: 1500 })])],
+ * });
+ */
+export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySource {
+  const o = validate(options);
+  const fetchImpl: FetchFunction = options.fetch ?? ((input, init) => fetch(input, init));
+  const clock = options.clock ?? (() => performance.now());
+  const states = new LruMap<string, UriState>(o.maxUris);
+
+  function refresh(state: UriState): Promise<boolean> {
+    if (state.inflight) return state.inflight;
+    const run = (async () => {
+      try {
+        const doc = await fetchJwksDocument(state.url, o, fetchImpl);
+        const parsed = parseJwkSet(doc.text, o.maxKeys);
+        if (!parsed.ok) {
+          if (parsed.poisoned) state.set = undefined;
+          throw new JwksFetchError(parsed.problem);
+        }
+        const at = clock();
+        const expiresAt = at + freshnessMs(doc.cacheControl, doc.age, o);
+        state.set = { keys: parsed.keys, expiresAt, staleUntil: expiresAt + o.staleMs };
+        state.failedAt = undefined;
+        state.problem = undefined;
+        return true;
+      } catch (error) {
+        state.failedAt = clock();
+        state.problem = error instanceof JwksFetchError ? error.message : 'unexpected error';
+        return false;
+      }
+    })();
+    state.inflight = run;
+    void run.finally(() => {
+      if (state.inflight === run) state.inflight = undefined;
+    });
+    return run;
+  }
+
+  const coolingAfterFailure = (state: UriState, now: number) => state.failedAt !== undefined && now - state.failedAt < o.retryAfterFailureMs;
+  const unavailable = (state: UriState, what: string) =>
+    new JwtBearerError('key_source_unavailable', { detail: `JWKS of ${state.url.host}: ${what}${state.problem ? `: ${state.problem}` : ''}` });
+
+  function keysOf(state: UriState, set: CachedSet | undefined, hint: KeyHint): VerificationKey[] {
+    if (!set) return [];
+    return set.keys.filter((key) => matches(key, hint)).map((key) => new JwksKey(key, state.imported));
+  }
+
+  return {
+    async getKeys(idp: IdentityProviderRecord, hint: KeyHint): Promise<readonly VerificationKey[]> {
+      if (!idp.jwksUri) return [];
+      const check = checkJwksUrl(idp.jwksUri);
+      if (!check.ok) throw new JwtBearerError('key_source_unavailable', { detail: `jwks_uri refused before any request: ${check.problem}` });
+      let state = states.get(check.url.href);
+      if (!state) {
+        state = { url: check.url, missRefetchAt: -Infinity, imported: new LruMap(4 * o.maxKeys) };
+        states.set(check.url.href, state);
+      }
+
+      const now = clock();
+      let set = state.set && now < state.set.staleUntil ? state.set : undefined;
+      let downloaded = false;
+      if (!set) {
+        // Nothing usable: wait for a download, unless one failed moments ago (then answer at once).
+        if (!state.inflight && coolingAfterFailure(state, now)) throw unavailable(state, 'no usable key set; the last download failed moments ago');
+        if (!(await refresh(state)) || !state.set) throw unavailable(state, 'no usable key set');
+        set = state.set;
+        downloaded = true;
+      } else if (now >= set.expiresAt && !state.inflight && !coolingAfterFailure(state, now)) {
+        void refresh(state); // stale-while-revalidate: this request goes on with the set it has
+      }
+
+      const found = keysOf(state, set, hint);
+      if (found.length > 0 || isEmptyHint(hint) || downloaded) return found;
+
+      // A hint naming no key of a set we did not just download: the IdP may have rotated. One refetch per
+      // cooldown; callers arriving while a download runs share it rather than being refused.
+      if (!state.inflight) {
+        if (now - state.missRefetchAt < o.refetchCooldownMs) return [];
+        state.missRefetchAt = now;
+      }
+      if (!(await refresh(state))) throw unavailable(state, 'the key named by the header is not in the cached set and the refetch failed');
+      return keysOf(state, state.set, hint);
+    },
+  };
+}
+
+/** Every hint given must name the key: `kid` its `kid`; `x5t`, `x5t#S256` its members of those names. */
+function matches(key: JwkSetKey, hint: KeyHint): boolean {
+  return (
+    (hint.kid === undefined || hint.kid === key.kid) &&
+    (hint.x5t === undefined || hint.x5t === key.x5t) &&
+    (hint.x5tS256 === undefined || hint.x5tS256 === key.x5tS256)
+  );
+}
+
+class JwksKey implements VerificationKey {
+  readonly id: string;
+  readonly #key: JwkSetKey;
+  readonly #imported: LruMap<string, Promise<WebCryptoKey>>;
+
+  constructor(key: JwkSetKey, imported: LruMap<string, Promise<WebCryptoKey>>) {
+    this.#key = key;
+    this.#imported = imported;
+    this.id = `jwks:${key.thumbprint}`;
+  }
+
+  supports(alg: string): boolean {
+    return this.#key.algorithms.has(alg);
+  }
+
+  cryptoKey(alg: string): Promise<WebCryptoKey> {
+    if (!this.#key.algorithms.has(alg)) return Promise.reject(new TypeError(`${this.id} cannot verify ${alg}`));
+    const cacheKey = `${this.#key.thumbprint} ${alg}`;
+    let key = this.#imported.get(cacheKey);
+    if (!key) {
+      // Deterministic: a failure is cached like a success (the key is then unusable for alg).
+      key = importJWK({ ...this.#key.jwk }, alg, { extractable: false }) as Promise<WebCryptoKey>;
+      key.catch(() => undefined);
+      this.#imported.set(cacheKey, key);
+    }
+    return key;
+  }
+}
+
+type Bounds = Required<Omit<JwksKeySourceOptions, 'fetch' | 'clock'>>;
+
+/**
+ * RFC 9111 §4.2.1/§5.2.2.1: freshness is `max-age` less the response's `Age`; `no-store`/`no-cache`
+ * mean "do not reuse", which for us is the shortest period we allow (fetching on every request would
+ * make each assertion a request to the IdP). Clamped to [minTtlMs, maxTtlMs]; no usable directive → ttlMs.
+ */
+export function freshnessMs(cacheControl: string | null, age: string | null, o: Pick<Bounds, 'ttlMs' | 'minTtlMs' | 'maxTtlMs'>): number {
+  let seconds: number | undefined;
+  let noReuse = false;
+  for (const directive of (cacheControl ?? '').split(',')) {
+    const [name = '', value] = directive.trim().split('=', 2).map((part) => part.trim());
+    const lower = name.toLowerCase();
+    if (lower === 'no-store' || lower === 'no-cache') noReuse = true;
+    else if (lower === 'max-age' && value !== undefined && /^"?\d{1,10}"?$/.test(value)) seconds ??= Number(value.replace(/"/g, ''));
+  }
+  if (noReuse) return o.minTtlMs;
+  if (seconds === undefined) return o.ttlMs;
+  const ageSeconds = age !== null && /^\d{1,10}$/.test(age.trim()) ? Number(age.trim()) : 0;
+  return Math.min(o.maxTtlMs, Math.max(o.minTtlMs, (seconds - ageSeconds) * 1000));
+}
+
+function validate(options: JwksKeySourceOptions): Bounds {
+  if (options === null || typeof options !== 'object') throw new ConfigurationError('JWKS key source: options must be an object.');
+  const o = { ...JWKS_DEFAULTS } as Bounds;
+  for (const name of Object.keys(JWKS_DEFAULTS) as Array<keyof Bounds>) {
+    const value = options[name];
+    if (value === undefined) continue;
+    const positive = name === 'staleMs' ? value >= 0 : value >= 1;
+    if (!Number.isSafeInteger(value) || !positive) {
+      throw new ConfigurationError(`JWKS key source: ${name} must be a ${name === 'staleMs' ? 'non-negative' : 'positive'} integer; got ${String(value)}.`);
+    }
+    o[name] = value;
+  }
+  if (!(o.minTtlMs <= o.ttlMs && o.ttlMs <= o.maxTtlMs)) {
+    throw new ConfigurationError(`JWKS key source: need minTtlMs <= ttlMs <= maxTtlMs; got ${o.minTtlMs}, ${o.ttlMs}, ${o.maxTtlMs}.`);
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('JWKS key source: fetch must be a function.');
+  if (options.clock !== undefined && typeof options.clock !== 'function') throw new ConfigurationError('JWKS key source: clock must be a function returning milliseconds.');
+  return o;
+}
