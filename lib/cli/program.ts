@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Knex } from 'knex';
+import { AdminError } from '../admin/errors';
 import { openDatabase } from '../db/connect';
 import { migrate } from '../db/migrate';
+import { StoreUnavailableError } from '../errors';
 import { isUnavailable } from '../http/failure';
 import { KnexGrantStore } from '../store/knex-store';
 import { DEFAULT_TOKEN_ENDPOINT_URL, DEMO_ISSUER, demoFiles, type DemoClientFile } from './demo-files';
@@ -56,14 +58,22 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 function describe(error: unknown, usesUrl: boolean): string {
-  if (error instanceof CliError) return error.message;
-  const code = (error as { code?: string })?.code;
+  if (error instanceof CliError || error instanceof AdminError) return error.message;
+  const code = driverCode(error);
   if (code === '42P01') return 'The database has no oauth2-jwt-bearer tables yet: run `oauth2-jwt-bearer migrate` first.';
   if (isUnavailable(error)) {
     const where = usesUrl ? 'the database at --database-url/DATABASE_URL' : 'the embedded database';
     return `Cannot reach ${where}${code ? ` (${code})` : ''}. Check that the database is running and the URL is right.`;
   }
   return (error as Error)?.message ?? String(error);
+}
+
+/** The driver's error code (SQLSTATE or errno), looking through wrappers such as StoreUnavailableError. */
+function driverCode(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && !(e instanceof StoreUnavailableError)) return e.code;
+  }
+  return undefined;
 }
 
 /** The commander program; exposed for tests and for `--help` generation. */

@@ -5,6 +5,7 @@ import { bearerTokenAuthorizer, createAdminRouter } from '../../lib/admin';
 import { AdminRepository } from '../../lib/admin/repository';
 import { parseCertificate } from '../../lib/certificates';
 import { reissueCertificate, sharedSigningKey, type TestSigningKey } from '../helpers/keys';
+import { IDP_DEFAULTS } from '../helpers/records';
 import { ADMIN_TOKEN, createAdminFixture, inTenant, UNKNOWN_UUID, type AdminFixture } from './support';
 
 let fx: AdminFixture;
@@ -44,18 +45,8 @@ describe('POST /identity-providers', () => {
     expect(res.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name,
+      ...IDP_DEFAULTS,
       displayName: 'Partner IdP',
-      enabled: true,
-      algorithms: null,
-      jwksUri: null,
-      requireJti: true,
-      maxAssertionLifetimeSeconds: 86400,
-      iatMaxAgeSeconds: null,
-      clockSkewSeconds: 60,
-      allowedSubjects: null,
-      allowedClients: null,
-      allowedScopes: null,
-      issueRefreshToken: true,
       certificates: [
         {
           id: expect.any(String),

@@ -81,12 +81,12 @@ describe('oauth2-jwt-bearer CLI commands', () => {
 
   it('idp add: refuses clearly — a taken name, an unreadable file, no key source, a missing --name, HMAC', async () => {
     const taken = await cli('idp', 'add', '--name', 'jwtIDP', '--cert', 'wso2.pem');
-    expect(taken).toMatchObject({ code: 1, stderr: 'error: An identity provider named "jwtIDP" already exists in tenant carbon.super.\n' });
+    expect(taken).toMatchObject({ code: 1, stderr: 'error: An identity provider named "jwtIDP" already exists in this tenant.\n' });
     const absent = await cli('idp', 'add', '--name', 'x', '--cert', 'nope.crt');
     expect(absent).toMatchObject({ code: 1, stderr: 'error: Cannot read certificate file nope.crt: ENOENT\n' });
     const garbage = await cli('idp', 'add', '--name', 'x', '--cert', 'garbage.crt');
     expect(garbage.code).toBe(1);
-    expect(garbage.stderr).toMatch(/^error: garbage\.crt: .+\(PEM or DER X\.509, as keytool -export writes it\)\n$/);
+    expect(garbage.stderr).toMatch(/^error: garbage\.crt: certificates\[0\] is not a valid X\.509 certificate: .+\n$/);
     const noKey = await cli('idp', 'add', '--name', 'x');
     expect(noKey.code).toBe(1);
     expect(noKey.stderr).toMatch(/--cert <file>.+--jwks-uri/);
@@ -95,11 +95,32 @@ describe('oauth2-jwt-bearer CLI commands', () => {
     expect(noName.stderr).toContain("required option '--name <issuer>' not specified");
     const hmac = await cli('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--algorithms', 'RS256,HS256');
     expect(hmac.code).toBe(1);
-    expect(hmac.stderr).toContain('HS256 not allowed');
+    expect(hmac.stderr).toBe('error: algorithms[1]: "HS256" is a symmetric (HMAC) algorithm; only asymmetric signatures are accepted.\n');
     const http = await cli('idp', 'add', '--name', 'x', '--jwks-uri', 'http://idp.example.com/jwks');
     expect(http.code).toBe(1);
-    expect(http.stderr).toContain('--jwks-uri must be https:');
+    expect(http.stderr).toContain('error: jwksUri must use https:');
     expect(await db.knex('jwt_bearer_identity_providers').where({ name: 'x' })).toEqual([]);
+  });
+
+  it('idp add / tenant add / cert add: refuse what the admin API refuses, with its sentences', async () => {
+    const refused = async (...args: string[]) => {
+      const res = await cli(...args);
+      expect(res).toMatchObject({ code: 1, stdout: '' });
+      return res.stderr;
+    };
+    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--alias', 'a', '--alias', 'a')).toBe('error: aliases[1] repeats aliases[0].\n');
+    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--cert', 'wso2.crt')).toBe('error: wso2.crt: certificates[1] is the same certificate as certificates[0].\n');
+    expect(await refused('idp', 'add', '--name', ' x', '--cert', 'wso2.pem')).toBe('error: name must not begin or end with whitespace (it is compared exactly).\n');
+    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--algorithms', ',')).toMatch(/^error: algorithms must name at least one algorithm/);
+    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--algorithms', 'rs256')).toContain('did you mean "RS256"?');
+    expect(await refused('idp', 'add', '--name', 'x', '--jwks-uri', 'https://u:p@idp.example.com/jwks')).toContain('jwksUri must not carry credentials');
+    expect(await refused('idp', 'cert', 'add', '--name', 'jwtIDP', '--cert', 'successor.pem', '--kid', ' k')).toBe('error: kid must not begin or end with whitespace (it is compared exactly).\n');
+    expect(await refused('tenant', 'add', 'bad-.example')).toMatch(/^error: domain must be a DNS-style name/);
+    expect(await db.knex('jwt_bearer_identity_providers').where({ name: 'x' })).toEqual([]);
+    expect(await db.knex('jwt_bearer_tenants').where({ domain: 'bad-.example' })).toEqual([]);
+    // A JWKS URI alone is a key source, and http: is fine on any loopback address, as in the API.
+    expect((await cli('idp', 'add', '--name', 'jwks-only', '--jwks-uri', 'http://127.0.0.2:8080/jwks')).code).toBe(0);
+    expect((await cli('idp', 'remove', '--name', 'jwks-only')).code).toBe(0);
   });
 
   it('idp list: every tenant, or one; text and JSON', async () => {
@@ -112,16 +133,21 @@ describe('oauth2-jwt-bearer CLI commands', () => {
   });
 
   it('idp cert add / remove: adds a successor certificate, removes by thumbprint', async () => {
+    const updatedAt = async () => (await db.knex('jwt_bearer_identity_providers').where({ name: 'jwtIDP' }).whereIn('tenant_id', db.knex('jwt_bearer_tenants').where({ domain: 'carbon.super' }).select('id')).first('updated_at')).updated_at as Date;
+    const before = await updatedAt();
     const added = await cli('idp', 'cert', 'add', '--name', 'jwtIDP', '--cert', 'successor.pem', '--kid', 'k2');
     expect(added.code).toBe(0);
+    const afterAdd = await updatedAt();
+    expect(afterAdd.getTime()).toBeGreaterThan(before.getTime());
     expect(added.stdout).toContain(`Certificate ${successor.thumbprint} added to jwtIDP`);
     const dup = await cli('idp', 'cert', 'add', '--name', 'jwtIDP', '--cert', 'successor.pem');
-    expect(dup).toMatchObject({ code: 1, stderr: `error: The identity provider "jwtIDP" already has the certificate ${successor.thumbprint}.\n` });
+    expect(dup).toMatchObject({ code: 1, stderr: `error: This identity provider already has the certificate ${successor.thumbprint}.\n` });
     const listed = JSON.parse((await cli('idp', 'list', '--tenant', 'carbon.super', '--json')).stdout);
     expect(listed[0].certificates.map((c: { thumbprint: string }) => c.thumbprint).sort()).toEqual([key.thumbprint, successor.thumbprint].sort());
 
     const removed = await cli('idp', 'cert', 'remove', '--name', 'jwtIDP', '--thumbprint', key.thumbprint);
     expect(removed).toEqual({ code: 0, stdout: `Certificate ${key.thumbprint} removed from jwtIDP.\n`, stderr: '' });
+    expect((await updatedAt()).getTime()).toBeGreaterThan(afterAdd.getTime());
     const again = await cli('idp', 'cert', 'remove', '--name', 'jwtIDP', '--thumbprint', key.thumbprint);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('has no certificate');

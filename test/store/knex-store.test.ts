@@ -6,6 +6,7 @@ import { toIssuedTokenRecord, type IssuedTokenRow } from '../../lib/store/rows';
 import type { IssuanceInput } from '../../lib/store/types';
 import type { IdentityProviderRecord } from '../../lib/types';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { IDP_DEFAULTS } from '../helpers/records';
 import { insertIdp, issuance } from './fixtures';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -122,18 +123,7 @@ describe('identity providers', () => {
       id,
       tenantId,
       name: 'minimal',
-      displayName: null,
-      enabled: true,
-      algorithms: null,
-      jwksUri: null,
-      requireJti: true,
-      maxAssertionLifetimeSeconds: 86400,
-      iatMaxAgeSeconds: null,
-      clockSkewSeconds: 60,
-      allowedSubjects: null,
-      allowedClients: null,
-      allowedScopes: null,
-      issueRefreshToken: true,
+      ...IDP_DEFAULTS,
       aliases: [],
       certificates: [],
       createdAt: expect.any(Date),

@@ -4,6 +4,7 @@ import { JwtBearerError, type ReasonCode } from '../../lib/errors';
 import type { CertificateRecord, IdentityProviderRecord } from '../../lib/types';
 import { createAssertionVerifier, type AssertionVerifier, type VerifierResult, type VerifyContext } from '../../lib/verifier';
 import { assertionClaims, TEST_AUDIENCE, TEST_ISSUER, type TestSigningKey } from '../helpers/keys';
+import { IDP_DEFAULTS } from '../helpers/records';
 
 /** The frozen "now" of every verifier test: whole seconds, inside the default certificate window. */
 export const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -30,18 +31,7 @@ export function idpRecord(keys: Array<TestSigningKey | CertificateRecord>, overr
     id: `idp-${nextId++}`,
     tenantId: TENANT,
     name: ISSUER,
-    displayName: null,
-    enabled: true,
-    algorithms: null,
-    jwksUri: null,
-    requireJti: true,
-    maxAssertionLifetimeSeconds: 86400,
-    iatMaxAgeSeconds: null,
-    clockSkewSeconds: 60,
-    allowedSubjects: null,
-    allowedClients: null,
-    allowedScopes: null,
-    issueRefreshToken: true,
+    ...IDP_DEFAULTS,
     aliases: [AUDIENCE],
     certificates: keys.map((key) => ('certificatePem' in key ? certRecord(key) : key)),
     createdAt: NOW,
