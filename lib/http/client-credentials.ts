@@ -15,9 +15,26 @@ export function normaliseBasicAuthorization(header: string | undefined): string 
   if (colon < 0) return null;
   const id = formDecode(decoded.slice(0, colon));
   const secret = formDecode(decoded.slice(colon + 1));
-  // After decoding, a colon in the id could not be told apart from the separator by the host.
-  if (id === null || secret === null || id.includes(':')) return null;
+  // After decoding, a colon in the id could not be told apart from the separator by the host. An empty
+  // id, or characters outside VSCHAR (RFC 6749 Appendix A.1, A.2), cannot name a client: bad credentials
+  // in the header, so 401 (SPEC §4), rather than the host's 400 "Invalid parameter".
+  if (id === null || secret === null || id.includes(':') || !VSCHAR.test(id) || !(secret === '' || VSCHAR.test(secret))) return null;
   return `Basic ${Buffer.from(`${id}:${secret}`, 'utf8').toString('base64')}`;
+}
+
+const VSCHAR = /^[\x20-\x7E]+$/;
+
+/**
+ * RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request"; §5.2
+ * names the answer (`invalid_request`). With HTTP Basic (`authorization`, as normalised above), the body
+ * may still name the same client (§3.2.1) but carry no secret and name no other client: otherwise a
+ * request with a wrong `client_secret` in its body would be served on the strength of its header.
+ */
+export function usesTwoAuthenticationMethods(authorization: string, body: Record<string, unknown>): boolean {
+  if (body.client_secret !== undefined) return true;
+  if (body.client_id === undefined) return false;
+  const decoded = Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8');
+  return body.client_id !== decoded.slice(0, decoded.indexOf(':'));
 }
 
 function formDecode(value: string): string | null {

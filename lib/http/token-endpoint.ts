@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigurationError, JwtBearerError } from '../errors';
+import { ConfigurationError, JwtBearerError, StoreUnavailableError } from '../errors';
 import { assertHostModule, type HostModel, type HostModule } from '../host';
 import { DEFAULT_TENANT, resolveTenant, type GrantFacts } from '../grant/request-context';
 import type { GrantStore } from '../store/types';
 import type { Tenant } from '../types';
-import { normaliseBasicAuthorization } from './client-credentials';
+import { normaliseBasicAuthorization, usesTwoAuthenticationMethods } from './client-credentials';
 import { answerFor, type ErrorAnswer } from './failure';
 import { FormBodyError, readFormBody } from './form-body';
 import { createFailureLimiter, RATE_LIMITED, type FailureKeys, type FailureLimitOptions } from './rate-limit';
@@ -111,6 +111,9 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
         return refuse(res, report, { status: 401, error: 'invalid_client', description: 'The client credentials could not be read.' }, 'invalid_client', { tenant: tenant.domain, grantType });
       }
       if (authorization) headers.authorization = authorization;
+      if (authorization && usesTwoAuthenticationMethods(authorization, body)) {
+        return refuse(res, report, { status: 400, error: 'invalid_request', description: 'The client must authenticate by one method only.' }, 'client_auth_multiple', { tenant: tenant.domain, grantType });
+      }
 
       const request = new host.Request({ method: 'POST', headers, query: { ...(req.query ?? {}) }, body });
       request.jwtBearerTenant = tenant;
@@ -164,6 +167,11 @@ function earlyAnswer(error: unknown): { answer: ErrorAnswer; reason: string } {
   }
   if (error instanceof JwtBearerError) {
     return { answer: { status: error.status, error: error.error, description: error.description }, reason: error.reason };
+  }
+  if (error instanceof StoreUnavailableError) {
+    // The tenant lookup failed: the same reason code as when the grant's own lookups fail.
+    const refusal = new JwtBearerError('store_unavailable', { cause: error });
+    return { answer: { status: refusal.status, error: refusal.error, description: refusal.description }, reason: refusal.reason };
   }
   const answer = answerFor(error);
   return { answer, reason: answer.error };
