@@ -61,7 +61,8 @@ export function invokeModel<T>(model: HostModel, method: string, self: unknown, 
  * description is our fixed sentence, never a driver message.
  */
 export function toHostError(host: HostModule, error: JwtBearerError): Error {
-  const properties = { reason: error.reason, detail: error.detail };
+  // `inner` is where the host keeps an underlying error; the endpoint's 5xx log line reads it.
+  const properties = { reason: error.reason, detail: error.detail, inner: error.cause };
   switch (error.error) {
     case 'invalid_request':
       return new host.InvalidRequestError(error.description, properties);

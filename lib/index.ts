@@ -8,6 +8,7 @@ export { guardRefreshTokens } from './grant/refresh-guard';
 export { DEFAULT_TENANT } from './grant/request-context';
 export { tokenEndpoint } from './http/token-endpoint';
 export type { TokenEndpointOptions, TokenOutcome } from './http/token-endpoint';
+export type { FailureLimitOptions } from './http/rate-limit';
 export { createAssertionVerifier } from './verifier';
 export { createJwksKeySource, combineKeySources, defaultKeySources, JWKS_DEFAULTS } from './keys';
 export type { JwksKeySourceOptions, KeySource } from './keys';

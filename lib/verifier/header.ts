@@ -34,6 +34,11 @@ export function checkHeader(header: Record<string, unknown>): { alg: string; hin
   if (!SUPPORTED_ALGORITHMS.has(alg)) {
     throw new JwtBearerError('alg_not_allowed', { detail: `alg ${describeAlg(alg)} is never accepted` });
   }
+  // RFC 7519 §5.2/§7.2 step 8: `cty: JWT` says the payload is itself a JWT. We accept no nested JWTs, and
+  // a plain claims object under that header is not what it claims to be either.
+  if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
+    throw new JwtBearerError('assertion_malformed', { detail: 'nested JWT (cty JWT) is not accepted' });
+  }
   if (Object.hasOwn(header, 'crit')) {
     const { crit } = header;
     const wellFormed = Array.isArray(crit) && crit.length > 0 && crit.every((name) => typeof name === 'string' && name.length > 0);

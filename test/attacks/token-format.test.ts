@@ -111,12 +111,9 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
       const inner = `${b64json({ alg: 'dir', enc: 'A256GCM' })}..${rnd(12)}.${rnd(200)}.${rnd(16)}`;
       await t.refusedGrant(await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT' })}.${b64(inner)}`), INVALID_GRANT('assertion_malformed'));
     });
-    // KNOWN GAP, reported to the lead (lib/verifier, not ours to change): a JWS by the IdP whose header
-    // says `cty: JWT` (RFC 7519 §5.2: the payload IS a JWT) but whose payload is a plain claims object is
-    // accepted today. RFC 7519 §7.2 step 8 makes the payload the JWT to process, which is then not a JWT
-    // (no period): it must be refused. Not exploitable without the IdP's key. `it.failing` passes while the
-    // gap exists and turns red once the verifier refuses `cty: JWT`: then make it a plain `it`.
-    it.failing('an IdP-signed JWS that claims cty JWT over a plain claims object', async () => {
+    // A JWS by the IdP whose header says `cty: JWT` (RFC 7519 §5.2: the payload IS a JWT) over a plain
+    // claims object: RFC 7519 §7.2 step 8 makes the payload the JWT to process, which it is not.
+    it('an IdP-signed JWS that claims cty JWT over a plain claims object', async () => {
       await t.refusedGrant(await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT', kid: fx.key.kid })}.${b64json(goodClaims())}`), INVALID_GRANT('assertion_malformed'));
     });
     it('an inner JWT base64url-encoded twice', async () => {
