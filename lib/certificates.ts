@@ -56,3 +56,17 @@ export function parseCertificate(input: string | Buffer): ParsedCertificate {
 function looksLikePem(bytes: Buffer): boolean {
   return bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN');
 }
+
+/** Where `at` falls in a validity window; an open end (no date) never excludes. */
+export type ValidityState = 'not_yet_valid' | 'valid' | 'expired';
+
+/**
+ * The one rule for a key's validity window, inclusive at both ends and without clock skew: the verifier
+ * uses a certificate only while it is `valid`, and the admin API and CLI show the same judgement.
+ */
+export function validityAt(window: { notBefore?: Date | null; notAfter?: Date | null }, at: Date | number): ValidityState {
+  const t = typeof at === 'number' ? at : at.getTime();
+  if (window.notBefore && t < window.notBefore.getTime()) return 'not_yet_valid';
+  if (window.notAfter && t > window.notAfter.getTime()) return 'expired';
+  return 'valid';
+}

@@ -1,3 +1,4 @@
+import { validityAt } from '../certificates';
 import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord } from '../types';
 
 /**
@@ -18,27 +19,15 @@ export interface CertificateView {
   pem?: string;
 }
 
-/** An identity provider in an answer. `algorithms: null` means the default list (SPEC §3 step 2). */
-export interface IdentityProviderView {
-  id: string;
-  name: string;
-  displayName: string | null;
-  enabled: boolean;
-  algorithms: string[] | null;
-  jwksUri: string | null;
-  requireJti: boolean;
-  maxAssertionLifetimeSeconds: number;
-  iatMaxAgeSeconds: number | null;
-  clockSkewSeconds: number;
-  allowedSubjects: string[] | null;
-  allowedClients: string[] | null;
-  allowedScopes: string[] | null;
-  issueRefreshToken: boolean;
+/**
+ * An identity provider in an answer: the record's settings as they are (derived, so a new setting shows
+ * up here too), without the tenant id, with certificate views and ISO timestamps.
+ */
+export type IdentityProviderView = Omit<IdentityProviderRecord, 'tenantId' | 'certificates' | 'createdAt' | 'updatedAt'> & {
   certificates: CertificateView[];
-  aliases: string[];
   createdAt: string;
   updatedAt: string;
-}
+};
 
 export interface ViewOptions {
   /** The time `currentlyValid` is judged at. */
@@ -56,7 +45,7 @@ export function certificateView(cert: CertificateRecord, options: ViewOptions): 
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
     kid: cert.kid,
-    currentlyValid: cert.notBefore.getTime() <= now && now <= cert.notAfter.getTime(),
+    currentlyValid: validityAt(cert, now) === 'valid',
   };
   if (options.withPem) view.pem = cert.pem;
   return view;

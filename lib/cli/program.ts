@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Knex } from 'knex';
 import { AdminError } from '../admin/errors';
+import { validityAt } from '../certificates';
 import { openDatabase } from '../db/connect';
 import { migrate } from '../db/migrate';
 import { StoreUnavailableError } from '../errors';
@@ -319,8 +320,7 @@ function printIdp(out: (line?: string) => void, i: IdpSummary): void {
   if (i.jwksUri) out(`  jwks_uri: ${i.jwksUri}`);
   if (i.certificates.length === 0) out('  certificates: (none)');
   for (const c of i.certificates) {
-    const now = Date.now();
-    const state = now < c.notBefore.getTime() ? 'not yet valid' : now > c.notAfter.getTime() ? 'expired' : 'valid';
+    const state = validityAt(c, Date.now()).replace(/_/g, ' ');
     out(`  certificate ${c.thumbprint} ${c.subject} ${iso(c.notBefore)}..${iso(c.notAfter)} (${state})${c.kid ? ` kid=${c.kid}` : ''}`);
   }
 }

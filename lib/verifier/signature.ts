@@ -1,6 +1,7 @@
 import { errors, flattenedVerify } from 'jose';
+import { validityAt } from '../certificates';
 import { JwtBearerError } from '../errors';
-import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey } from '../keys/types';
+import { isEmptyHint, type KeyHint, type KeySource } from '../keys/types';
 import type { IdentityProviderRecord } from '../types';
 import type { DecodedAssertion } from './decode';
 
@@ -30,7 +31,7 @@ export async function verifySignature(
   const found = sources.length === 1 ? await sources[0]!.getKeys(idp, hint) : (await Promise.all(sources.map((source) => source.getKeys(idp, hint)))).flat();
   if (found.length === 0 && !isEmptyHint(hint)) throw new JwtBearerError('key_not_found', { detail: `the header's ${hintNames(hint)} names no key of the IdP` });
 
-  const usable = found.filter((key) => isCurrent(key, now) && key.supports(alg));
+  const usable = found.filter((key) => validityAt(key, now) === 'valid' && key.supports(alg));
   let tried = 0;
   for (const key of usable) {
     let outcome: 'verified' | 'failed' | 'unusable';
@@ -59,11 +60,6 @@ export async function verifySignature(
 }
 
 const SIGNATURE_FAILED = errors.JWSSignatureVerificationFailed.code;
-
-function isCurrent(key: VerificationKey, now: Date): boolean {
-  const t = now.getTime();
-  return !(key.notBefore && t < key.notBefore.getTime()) && !(key.notAfter && t > key.notAfter.getTime());
-}
 
 function hintNames(hint: KeyHint): string {
   return [hint.kid !== undefined && 'kid', hint.x5t !== undefined && 'x5t', hint.x5tS256 !== undefined && 'x5t#S256'].filter(Boolean).join(' and ');
