@@ -5,7 +5,7 @@ import type { GrantStore } from '../store/types';
 import type { Tenant, VerifiedAssertion } from '../types';
 import { createAssertionVerifier, type AssertionVerifier } from '../verifier';
 import { readAssertion } from './read-assertion';
-import { checkScopePolicy, clientScopes, parseRequestedScope } from './scope';
+import { checkScopePolicy, clientScopes, parseRequestedScope, scopeText } from './scope';
 import { DEFAULT_TENANT, resolveTenant, type GrantFacts } from './request-context';
 
 /** RFC 7523 §2.1. */
@@ -114,7 +114,6 @@ export function createJwtBearerGrant(options: JwtBearerGrantOptions): new (hostO
       const withRefresh = idp.issueRefreshToken && Array.isArray(client.grants) && client.grants.includes('refresh_token');
       const refreshToken: string | undefined = withRefresh ? await this.generateRefreshToken(client, user, scope) : undefined;
       const accessTokenExpiresAt: Date = this.getAccessTokenExpiresAt();
-      const scopeText = Array.isArray(scope) ? scope.join(' ') : (scope ?? null) || null;
 
       // Step 9: only now, so a refused request never burns a genuine jti.
       const auditId = await store.recordIssuance(
@@ -127,7 +126,7 @@ export function createJwtBearerGrant(options: JwtBearerGrantOptions): new (hostO
           jti: typeof claims.jti === 'string' ? claims.jti : null,
           replayKey: verified.replayKey,
           replayExpiresAt: new Date((claims.exp + idp.clockSkewSeconds) * 1000),
-          scope: scopeText,
+          scope: scopeText(scope),
           accessTokenSha256: sha256(accessToken),
           refreshTokenSha256: refreshToken ? sha256(refreshToken) : null,
           expiresAt: accessTokenExpiresAt,

@@ -1,6 +1,7 @@
 import { sha256 } from '../hash';
 import { invokeModel, type HostModel } from '../host';
 import type { GrantStore } from '../store/types';
+import { scopeText } from './scope';
 
 /**
  * Wraps a host model so that refresh tokens we issued obey their IdP (SPEC §3 step 10): once the IdP is
@@ -39,7 +40,7 @@ export function guardRefreshTokens<M extends HostModel>(model: M, store: GrantSt
       await store.recordRefresh(parentId, {
         accessTokenSha256: sha256(token.accessToken),
         refreshTokenSha256: token.refreshToken ? sha256(token.refreshToken) : null,
-        scope: Array.isArray(token.scope) ? token.scope.join(' ') : (token.scope ?? null),
+        scope: scopeText(token.scope),
         expiresAt: token.accessTokenExpiresAt,
       });
     }

@@ -29,6 +29,12 @@ export function checkScopePolicy(requested: string[] | undefined, idpAllowed: st
   }
 }
 
+/** A granted scope as the audit stores it: space-separated (v5 hosts hand an array, v3 a string); none → null. */
+export function scopeText(scope: unknown): string | null {
+  const text = Array.isArray(scope) ? scope.join(' ') : scope;
+  return typeof text === 'string' && text.length > 0 ? text : null;
+}
+
 /** The client's allowed scopes as a host client object may carry them (`scopes` array or `scope` string). */
 export function clientScopes(client: Record<string, unknown>): string[] | null {
   if (Array.isArray(client.scopes)) return client.scopes.map(String);
