@@ -17,7 +17,12 @@ export { openDatabase, isPglite, DataDirLockedError, DATABASE_DEFAULTS } from '.
 export type { DatabaseOptions } from './db/connect';
 export { migrate, rollback, migrationStatus, MIGRATIONS_TABLE } from './db/migrate';
 export { KnexGrantStore } from './store/knex-store';
-export type { GrantStore, IssuanceInput, RefreshOrigin } from './store/types';
+export type { KnexGrantStoreOptions } from './store/knex-store';
+export type { GrantStore, IssuanceInput, PruneOptions, RefreshOrigin, ReplayKey } from './store/types';
+export { changeFeedFor, CHANGE_FEED_DEFAULTS, CONFIG_CHANNEL } from './cache/change-feed';
+export type { ChangeFeed, ChangeFeedOptions } from './cache/change-feed';
+export { CoherentCache } from './cache/coherent-cache';
+export type { CoherentCacheOptions } from './cache/coherent-cache';
 export { parseCertificate, CertificateParseError } from './certificates';
 export type { ParsedCertificate } from './certificates';
 export { JwtBearerError, StoreUnavailableError, ConfigurationError, REASONS } from './errors';

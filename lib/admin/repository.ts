@@ -186,13 +186,13 @@ export class AdminRepository {
     });
   }
 
-  /** Whether SPEC §3 step 9 would refuse this (IdP, replay key) at `now`. Reads only: a dry run burns nothing. */
-  async isReplayRecorded(idpId: string, replayKey: string, now: Date): Promise<boolean> {
+  /** Whether the replay step would refuse this (tenant, IdP name, replay key) at `now`. Reads only: a dry run burns nothing. */
+  async isReplayRecorded(replay: { tenantId: string; idpName: string; replayKey: string }, now: Date): Promise<boolean> {
     return guard(async () => {
       const row = await this.knex('jwt_bearer_used_assertions')
-        .where({ idp_id: idpId, jti: replayKey })
+        .where({ tenant_id: replay.tenantId, idp_name: replay.idpName, jti: replay.replayKey })
         .andWhere('expires_at', '>', now)
-        .first('idp_id');
+        .first('jti');
       return row !== undefined;
     });
   }

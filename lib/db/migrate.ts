@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as m001 from '../../migrations/001_initial';
+import * as m002 from '../../migrations/002_replay_namespace_and_change_feed';
 import { ConfigurationError } from '../errors';
 import { isPglite } from './pglite';
 
@@ -14,7 +15,10 @@ export const MIGRATIONS_TABLE = 'jwt_bearer_migrations';
  * whether this runs from TypeScript (jest, tsx) or compiled JavaScript in dist/: knex would otherwise
  * record `001_initial.ts` in one and look for `001_initial.js` in the other.
  */
-const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [['001_initial', m001]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
+  ['001_initial', m001],
+  ['002_replay_namespace_and_change_feed', m002],
+];
 
 /** The migration source for knex (also used by knexfile.ts): names without extension, modules statically imported. */
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -35,13 +35,25 @@ export function isPglite(knex: Knex): boolean {
   return knex.client instanceof PgliteClientBase;
 }
 
+const instances = new WeakMap<object, PGlite>();
+
+/**
+ * The PGlite instance under a knex that {@link openPglite} made (`undefined` for any other knex), for what
+ * knex cannot do on it, such as `LISTEN`: PGlite delivers notifications through `pglite.listen()`.
+ */
+export function pgliteOf(knex: Knex): PGlite | undefined {
+  return instances.get(knex.client);
+}
+
 function knexOver(pglite: PGlite, lock: DataDirLock | null, acquireTimeoutMs: number): Knex {
-  return createKnex({
+  const knex = createKnex({
     client: pgliteClient(pglite, lock) as unknown as typeof Knex.Client,
     // knex-pglite takes a ready instance from a connection function (its README's documented form).
     connection: (() => ({ pglite })) as unknown as Knex.Config['connection'],
     acquireConnectionTimeout: acquireTimeoutMs,
   });
+  instances.set(knex.client, pglite);
+  return knex;
 }
 
 /** The knex-pglite dialect with two repairs; one class per instance, so `destroy()` knows what to free. */

@@ -144,7 +144,7 @@ export function createJwtBearerGrant(options: JwtBearerGrantOptions): new (hostO
         return await invokeModel(this.model, 'saveToken', this.model, [token, client, user]);
       } catch (error) {
         // The host could not keep the token: give the client its assertion back rather than burn it.
-        await store.undoIssuance(auditId, idp.id, verified.replayKey).catch(() => undefined);
+        await store.undoIssuance(auditId, { tenantId: tenant.id, idpName: idp.name, replayKey: verified.replayKey }).catch(() => undefined);
         throw error;
       }
     }

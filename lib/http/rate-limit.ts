@@ -16,7 +16,7 @@
  */
 import { ConfigurationError } from '../errors';
 import { DEFAULT_TENANT } from '../grant/request-context';
-import { LruMap } from '../keys/lru';
+import { LruMap } from '../lru';
 import type { ErrorAnswer } from './failure';
 
 /** One limit: at most `max` failed attempts per key within `windowSeconds`. */

@@ -3,7 +3,7 @@ import { importSPKI } from 'jose';
 import { ConfigurationError } from '../errors';
 import type { CertificateRecord, IdentityProviderRecord } from '../types';
 import { algorithmsForKey } from './key-algorithms';
-import { LruMap } from './lru';
+import { LruMap } from '../lru';
 import type { KeyHint, KeySource, VerificationKey, WebCryptoKey } from './types';
 
 /** Options of {@link createCertificateKeySource}. */

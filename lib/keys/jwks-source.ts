@@ -4,7 +4,7 @@ import type { IdentityProviderRecord } from '../types';
 import { fetchJwksDocument, JwksFetchError, type FetchFunction } from './jwks-fetch';
 import { checkJwksUrl } from './jwks-uri';
 import { parseJwkSet, type JwkSetKey } from './jwk-set';
-import { LruMap } from './lru';
+import { LruMap } from '../lru';
 import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey, type WebCryptoKey } from './types';
 
 /**

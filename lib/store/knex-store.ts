@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import { CoherentCache } from '../cache/coherent-cache';
+import { changeFeedFor } from '../cache/change-feed';
+import { ConfigurationError } from '../errors';
 import type { IdentityProviderRecord, Tenant } from '../types';
 import {
   IDP_SELECT,
@@ -8,39 +11,95 @@ import {
   type IdentityProviderRow,
   type TenantRow,
 } from './rows';
-import type { GrantStore, IssuanceInput, RefreshOrigin } from './types';
+import type { GrantStore, IssuanceInput, PruneOptions, RefreshOrigin, ReplayKey } from './types';
+import { runNamedStatement, type NamedStatement } from './statement';
 import { unlessUnavailable } from './unavailable';
 
+/** Options of {@link KnexGrantStore}. */
+export interface KnexGrantStoreOptions {
+  /**
+   * Serve tenants and IdPs from memory, kept true across processes by the database's change
+   * notifications (see {@link CoherentCache}); `false` reads them from the database on every request.
+   * Default: on, with at most 10000 entries.
+   */
+  cache?: boolean | { maxEntries?: number };
+}
+
 /**
- * The {@link GrantStore} on PostgreSQL or PGlite through knex (tables of migrations/001_initial.ts).
+ * The replay record and the audit row in one statement (see {@link KnexGrantStore.recordIssuance}).
+ * $1 tenant, $2 IdP name, $3 replay key, $4 replay expiry, $5 now, $6 IdP id, $7 client, $8 subject,
+ * $9 jti, $10 scope, $11 access token hash, $12 refresh token hash, $13 access token expiry.
+ */
+const RECORD_ISSUANCE: NamedStatement = {
+  name: 'jwt_bearer_record_issuance',
+  text: `with replay as (
+           insert into jwt_bearer_used_assertions as u (tenant_id, idp_name, jti, expires_at)
+           values ($1::uuid, $2, $3, $4::timestamptz)
+           on conflict (tenant_id, idp_name, jti) do update set expires_at = excluded.expires_at
+             where u.expires_at <= $5::timestamptz
+           returning u.tenant_id
+         )
+         insert into jwt_bearer_issued_tokens
+           (tenant_id, idp_id, idp_name, client_id, subject, jti, scope,
+            access_token_sha256, refresh_token_sha256, issued_at, expires_at)
+         select replay.tenant_id, $6::uuid, $2, $7, $8, $9, $10, $11, $12, $5::timestamptz, $13::timestamptz from replay
+         returning id`,
+};
+
+/** The configuration tables whose change empties the tenant and IdP cache. */
+const CONFIG_TABLES = ['jwt_bearer_tenants', 'jwt_bearer_identity_providers', 'jwt_bearer_idp_aliases', 'jwt_bearer_idp_certificates'];
+
+/**
+ * The {@link GrantStore} on PostgreSQL or PGlite through knex (tables of the package's migrations).
  * Every method is one statement, so it is atomic without an explicit transaction (and never holds
  * PGlite's only connection across awaits). Every database failure is thrown as
  * {@link StoreUnavailableError}.
+ *
+ * Tenants and IdPs are cached in memory (unless `cache: false`): an entry is served only while the
+ * database's change feed is listening, and every committed change to the configuration tables — from
+ * any process or tool — empties the cache on every instance. Without a working feed (its connection
+ * lost) every lookup reads through to the database until it listens again.
  *
  * @example
  * const store = new KnexGrantStore(await openDatabase({ databaseUrl: process.env.DATABASE_URL }));
  * const tenant = await store.findTenant('carbon.super');
  */
 export class KnexGrantStore implements GrantStore {
-  constructor(private readonly knex: Knex) {
+  // Plain private fields, not #fields: hosts and tests wrap stores with Object.create(store).
+  private readonly config: CoherentCache<Tenant | IdentityProviderRecord | null> | undefined;
+
+  constructor(
+    private readonly knex: Knex,
+    options: KnexGrantStoreOptions = {},
+  ) {
     if (typeof knex !== 'function' || typeof knex.raw !== 'function') {
       throw new TypeError('new KnexGrantStore(knex): knex must be a Knex instance, e.g. from openDatabase().');
     }
+    const cache = options.cache ?? true;
+    if (typeof cache !== 'boolean' && (typeof cache !== 'object' || cache === null)) {
+      throw new ConfigurationError('new KnexGrantStore(knex, { cache }): cache must be true, false or { maxEntries }.');
+    }
+    this.config = cache === false
+      ? undefined
+      : new CoherentCache({ feed: changeFeedFor(knex), tables: CONFIG_TABLES, maxEntries: cache === true ? undefined : cache.maxEntries });
   }
 
   /** The tenant with this domain, or `null`. */
   async findTenant(domain: string): Promise<Tenant | null> {
     if (!storable(domain)) return null;
-    const row = await unlessUnavailable(() => this.knex<TenantRow>('jwt_bearer_tenants').where({ domain }).first('id', 'domain'));
-    return row ? toTenant(row) : null;
+    const read = async () => {
+      const row = await unlessUnavailable(() => this.knex<TenantRow>('jwt_bearer_tenants').where({ domain }).first('id', 'domain'));
+      return row ? toTenant(row) : null;
+    };
+    return (this.config ? this.config.get(`t\0${domain}`, read) : read()) as Promise<Tenant | null>;
   }
 
   /** The IdP named `issuer` in the tenant, aliases and certificates included, in one round trip; disabled ones too. */
   async findIdentityProvider(tenantId: string, issuer: string): Promise<IdentityProviderRecord | null> {
     // `issuer` is read from an unverified assertion: anything that cannot be a stored name is simply unknown.
     if (!isUuid(tenantId) || !storable(issuer)) return null;
-    const rows = await this.selectIdps('i.tenant_id = ?::uuid and i.name = ?', [tenantId, issuer]);
-    return rows[0] ?? null;
+    const read = async () => (await this.selectIdps('i.tenant_id = ?::uuid and i.name = ?', [tenantId, issuer]))[0] ?? null;
+    return (this.config ? this.config.get(`i\0${tenantId}\0${issuer}`, read) : read()) as Promise<IdentityProviderRecord | null>;
   }
 
   /** The IdP with this id in the tenant (an id of another tenant, or not a UUID, is `null`). For the admin API. */
@@ -58,43 +117,30 @@ export class KnexGrantStore implements GrantStore {
 
   /**
    * The replay record and the audit row in one statement. A conflicting replay record is overwritten
-   * only when it has expired at `now` (then the `jti` may be used again, SPEC §3 step 9); a live one
+   * only when it has expired at `now` (then the `jti` may be used again, RFC 7523 §3 item 7); a live one
    * makes the upsert return nothing, so no audit row is written and the answer is `null`. The primary
-   * key serialises concurrent attempts: exactly one of them gets a row back. No unique violation is
-   * raised (a caught one would write an error line to the PostgreSQL log for every replay).
+   * key (tenant, IdP name, replay key) serialises concurrent attempts: exactly one of them gets a row
+   * back, and the record outlives the IdP's row. No unique violation is raised (a caught one would
+   * write an error line to the PostgreSQL log for every replay).
    */
   async recordIssuance(input: IssuanceInput, now: Date): Promise<string | null> {
-    const result = await unlessUnavailable(() =>
-      this.knex.raw(
-        `with replay as (
-           insert into jwt_bearer_used_assertions as u (idp_id, jti, expires_at)
-           values (?::uuid, ?, ?::timestamptz)
-           on conflict (idp_id, jti) do update set expires_at = excluded.expires_at
-             where u.expires_at <= ?::timestamptz
-           returning u.idp_id
-         )
-         insert into jwt_bearer_issued_tokens
-           (tenant_id, idp_id, idp_name, client_id, subject, jti, scope,
-            access_token_sha256, refresh_token_sha256, issued_at, expires_at)
-         select ?::uuid, replay.idp_id, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz from replay
-         returning id`,
-        [
-          input.idpId, input.replayKey, input.replayExpiresAt, now,
-          input.tenantId, input.idpName, input.clientId, input.subject, input.jti, input.scope,
-          input.accessTokenSha256, input.refreshTokenSha256, now, input.expiresAt,
-        ],
-      ),
+    const { rows } = await unlessUnavailable(() =>
+      runNamedStatement<{ id: string }>(this.knex, RECORD_ISSUANCE, [
+        input.tenantId, input.idpName, input.replayKey, input.replayExpiresAt, now,
+        input.idpId, input.clientId, input.subject, input.jti, input.scope,
+        input.accessTokenSha256, input.refreshTokenSha256, input.expiresAt,
+      ]),
     );
-    return rowsOf<{ id: string }>(result)[0]?.id ?? null;
+    return rows[0]?.id ?? null;
   }
 
   /** Deletes the audit row and frees the replay key, in one statement, after the host failed to save the token. */
-  async undoIssuance(auditId: string, idpId: string, replayKey: string): Promise<void> {
+  async undoIssuance(auditId: string, replay: ReplayKey): Promise<void> {
     await unlessUnavailable(() =>
       this.knex.raw(
         `with audit as (delete from jwt_bearer_issued_tokens where id = ?::uuid)
-         delete from jwt_bearer_used_assertions where idp_id = ?::uuid and jti = ?`,
-        [auditId, idpId, replayKey],
+         delete from jwt_bearer_used_assertions where tenant_id = ?::uuid and idp_name = ? and jti = ?`,
+        [auditId, replay.tenantId, replay.idpName, replay.replayKey],
       ),
     );
   }
@@ -154,13 +200,44 @@ export class KnexGrantStore implements GrantStore {
     );
   }
 
-  /** Deletes replay records that expired at or before `now` (the same boundary at which recordIssuance reuses them). */
-  async pruneUsedAssertions(now: Date): Promise<number> {
-    // Raw, for the row count: knex-pglite's del() resolves to the raw result unless opened through openDatabase().
-    const result = await unlessUnavailable(() =>
-      this.knex.raw('delete from jwt_bearer_used_assertions where expires_at <= ?::timestamptz', [now]),
-    );
-    return toNumber((result as { rowCount?: number | null }).rowCount ?? 0);
+  /**
+   * Deletes replay records that expired at or before `now` minus `graceSeconds` (default 300), in batches
+   * of `batchSize` (default 10000) so that no statement holds many locks for long; returns how many.
+   *
+   * Safe beside concurrent token requests: only a record already expired is deleted, and a record being
+   * reused at this moment is locked by that request and skipped. The grace covers clocks that differ
+   * between instances: an instance whose clock runs ahead must not delete a record that another
+   * instance still holds to be live.
+   */
+  async pruneUsedAssertions(now: Date, options: PruneOptions = {}): Promise<number> {
+    const graceSeconds = options.graceSeconds ?? 300;
+    const batchSize = options.batchSize ?? 10_000;
+    if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new ConfigurationError(`pruneUsedAssertions: graceSeconds must be ≥ 0; got ${String(graceSeconds)}.`);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ConfigurationError(`pruneUsedAssertions: batchSize must be a positive whole number; got ${String(batchSize)}.`);
+    const before = new Date(now.getTime() - graceSeconds * 1000);
+    let deleted = 0;
+    for (;;) {
+      const result = await unlessUnavailable(() =>
+        this.knex.raw(
+          `delete from jwt_bearer_used_assertions u
+             using (select tenant_id, idp_name, jti from jwt_bearer_used_assertions
+                     where expires_at <= ?::timestamptz
+                     limit ? for update skip locked) d
+            where u.tenant_id = d.tenant_id and u.idp_name = d.idp_name and u.jti = d.jti
+              and u.expires_at <= ?::timestamptz`,
+          [before, batchSize, before],
+        ),
+      );
+      // Raw, for the row count: knex-pglite's del() resolves to the raw result unless opened through openDatabase().
+      const count = toNumber((result as { rowCount?: number | null }).rowCount ?? 0);
+      deleted += count;
+      if (count < batchSize) return deleted;
+    }
+  }
+
+  /** Stops the cache's change feed (the knex stays open: it is the caller's). */
+  async close(): Promise<void> {
+    await changeFeedFor(this.knex).close();
   }
 
   private async selectIdps(where: string, bindings: readonly string[], tail = ''): Promise<IdentityProviderRecord[]> {

@@ -19,6 +19,22 @@ export interface IssuanceInput {
   expiresAt: Date;
 }
 
+/** What a replay record is keyed by: it outlives the IdP's row, so it names the IdP by tenant and name. */
+export interface ReplayKey {
+  tenantId: string;
+  idpName: string;
+  /** The `jti`, or the SHA-256 of the signing input. */
+  replayKey: string;
+}
+
+/** Options of {@link GrantStore.pruneUsedAssertions}. */
+export interface PruneOptions {
+  /** Keep records that expired less than this many seconds ago (default 300), for clocks that differ between instances. */
+  graceSeconds?: number;
+  /** Rows deleted per statement (default 10000). */
+  batchSize?: number;
+}
+
 /** A refresh token's origin, as the refresh policy needs it. */
 export interface RefreshOrigin {
   auditId: string;
@@ -42,17 +58,17 @@ export interface GrantStore {
   /** The IdP named `issuer` in the tenant, with aliases and certificates, in one round trip; disabled ones too. */
   findIdentityProvider(tenantId: string, issuer: string): Promise<IdentityProviderRecord | null>;
   /**
-   * SPEC §3 step 9 and the audit row, atomically: returns the audit row id, or `null` when the
-   * (IdP, replay key) pair is already recorded and not yet expired at `now`.
+   * The replay record and the audit row, atomically: returns the audit row id, or `null` when the
+   * (tenant, IdP name, replay key) is already recorded and not yet expired at `now`.
    */
   recordIssuance(input: IssuanceInput, now: Date): Promise<string | null>;
   /** Compensates {@link recordIssuance} when the host failed to save the token: frees the `jti` again. */
-  undoIssuance(auditId: string, idpId: string, replayKey: string): Promise<void>;
+  undoIssuance(auditId: string, replay: ReplayKey): Promise<void>;
   findRefreshOrigin(refreshTokenSha256: string): Promise<RefreshOrigin | null>;
   /** Audit row for a token issued by the host's `refresh_token` grant from a token of ours. */
   recordRefresh(parentId: string, token: { accessTokenSha256: string; refreshTokenSha256: string | null; scope: string | null; expiresAt: Date }): Promise<string>;
   /** Marks the audit rows of a token (by access or refresh token hash) revoked. */
   markRevoked(tokenSha256: string, at: Date): Promise<void>;
-  /** Deletes replay records past `expires_at`; returns how many. */
-  pruneUsedAssertions(now: Date): Promise<number>;
+  /** Deletes replay records that expired before `now` less a grace period; returns how many. */
+  pruneUsedAssertions(now: Date, options?: PruneOptions): Promise<number>;
 }

@@ -54,12 +54,12 @@ describe('a valid assertion', () => {
 
   it('says alreadyUsed when the jti is recorded and unexpired (read-only look at step 9)', async () => {
     const assertion = await sign({ jti: 'used-one' });
-    await fx.db.knex('jwt_bearer_used_assertions').insert({ idp_id: idpId, jti: 'used-one', expires_at: new Date(Date.now() + 600_000) });
+    await fx.db.knex('jwt_bearer_used_assertions').insert({ tenant_id: await tenantIdOf(idpId), idp_name: TEST_ISSUER, jti: 'used-one', expires_at: new Date(Date.now() + 600_000) });
     try {
       const res = await validate({ assertion });
       expect(res.body).toMatchObject({ valid: true, alreadyUsed: true });
       // An expired record does not count (the jti may be used again).
-      await fx.db.knex('jwt_bearer_used_assertions').where({ idp_id: idpId, jti: 'used-one' }).update({ expires_at: new Date(Date.now() - 1000) });
+      await fx.db.knex('jwt_bearer_used_assertions').where({ idp_name: TEST_ISSUER, jti: 'used-one' }).update({ expires_at: new Date(Date.now() - 1000) });
       expect((await validate({ assertion })).body).toMatchObject({ valid: true, alreadyUsed: false });
     } finally {
       await fx.db.knex('jwt_bearer_used_assertions').delete();
@@ -187,3 +187,8 @@ describe('request validation', () => {
     expect(res.body.error_description).toMatch(message);
   });
 });
+
+/** The tenant of an IdP row: replay records name their IdP by tenant and name. */
+async function tenantIdOf(idpId: string): Promise<string> {
+  return (await fx.db.knex('jwt_bearer_identity_providers').where({ id: idpId }).first('tenant_id')).tenant_id;
+}

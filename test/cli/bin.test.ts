@@ -40,7 +40,7 @@ describe('oauth2-jwt-bearer (the bin, as a process)', () => {
     const key = await makeSigningKey('RS256');
     await writeFile(join(dataDir, 'wso2.crt'), key.certificatePem);
     const env = { DATA_DIR: dataDir };
-    expect(await bin(['migrate'], env)).toMatchObject({ code: 0, stdout: 'Migrated: 001_initial.\n' });
+    expect(await bin(['migrate'], env)).toMatchObject({ code: 0, stdout: 'Migrated: 001_initial, 002_replay_namespace_and_change_feed.\n' });
     expect(await bin(['migrate'], env)).toMatchObject({ code: 0, stdout: 'Database is up to date.\n' });
     const added = await bin(['idp', 'add', '--name', 'jwtIDP', '--cert', join(dataDir, 'wso2.crt'), '--alias', 'https://localhost:9443/oauth2/token'], env);
     expect(added.stderr).toBe('');

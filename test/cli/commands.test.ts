@@ -161,15 +161,14 @@ describe('oauth2-jwt-bearer CLI commands', () => {
     expect(JSON.parse((await cli('idp', 'list', '--json')).stdout).map((i: { tenant: string }) => i.tenant)).toEqual(['carbon.super']);
   });
 
-  it('prune: deletes expired replay records only', async () => {
+  it('prune: deletes replay records expired longer than the 5-minute grace only', async () => {
     const idp = await db.knex('jwt_bearer_identity_providers').where({ name: 'jwtIDP' }).first();
+    const record = (jti: string, offsetMs: number) => ({ tenant_id: idp.tenant_id, idp_name: idp.name, jti, expires_at: new Date(Date.now() + offsetMs) });
     await db.knex('jwt_bearer_used_assertions').insert([
-      { idp_id: idp.id, jti: 'old-1', expires_at: new Date(Date.now() - 60_000) },
-      { idp_id: idp.id, jti: 'old-2', expires_at: new Date(Date.now() - 1_000) },
-      { idp_id: idp.id, jti: 'live', expires_at: new Date(Date.now() + 600_000) },
+      record('old-1', -3_600_000), record('old-2', -301_000), record('recent', -60_000), record('live', 600_000),
     ]);
     expect(await cli('prune')).toEqual({ code: 0, stdout: 'Pruned 2 expired replay records.\n', stderr: '' });
-    expect((await db.knex('jwt_bearer_used_assertions').select('jti')).map((r) => r.jti)).toEqual(['live']);
+    expect((await db.knex('jwt_bearer_used_assertions').orderBy('jti').pluck('jti'))).toEqual(['live', 'recent']);
     expect((await cli('prune')).stdout).toBe('Pruned 0 expired replay records.\n');
   });
 

@@ -1,7 +1,7 @@
 /** SPEC §2: the schema, the migrations table, idempotent and concurrent migration, rollback. */
 import { knex as createKnex, type Knex } from 'knex';
 import { openDatabase } from '../../lib/db/connect';
-import { migrate, migrationStatus, MIGRATIONS_TABLE, rollback } from '../../lib/db/migrate';
+import { migrate, migrationSource, migrationStatus, MIGRATIONS_TABLE, rollback } from '../../lib/db/migrate';
 import { createBlankPostgresDatabase, createTestDatabase, type TestDatabase } from '../helpers/database';
 
 const SCHEMA_TABLES = [
@@ -13,6 +13,7 @@ const SCHEMA_TABLES = [
   'jwt_bearer_used_assertions',
 ];
 const BOOKKEEPING_TABLES = ['jwt_bearer_migrations', 'jwt_bearer_migrations_lock'];
+const MIGRATIONS = ['001_initial', '002_replay_namespace_and_change_feed'];
 
 /** Primary key, unique, foreign key and check constraints (not-null ones are listed only by newer servers). */
 const CONSTRAINTS = [
@@ -37,8 +38,8 @@ const CONSTRAINTS = [
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_tenant_id_foreign', 'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE'],
   ['jwt_bearer_tenants', 'jwt_bearer_tenants_domain_unique', 'UNIQUE (domain)'],
   ['jwt_bearer_tenants', 'jwt_bearer_tenants_pkey', 'PRIMARY KEY (id)'],
-  ['jwt_bearer_used_assertions', 'jwt_bearer_used_assertions_idp_id_foreign', 'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE CASCADE'],
-  ['jwt_bearer_used_assertions', 'jwt_bearer_used_assertions_pkey', 'PRIMARY KEY (idp_id, jti)'],
+  ['jwt_bearer_used_assertions', 'jwt_bearer_used_assertions_pkey', 'PRIMARY KEY (tenant_id, idp_name, jti)'],
+  ['jwt_bearer_used_assertions', 'jwt_bearer_used_assertions_tenant_id_foreign', 'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE'],
 ];
 
 /** Secondary indexes (besides those of the constraints above). */
@@ -116,10 +117,10 @@ describe('migrate', () => {
     expect(rows[0]).toEqual({ a: null, b: null });
   });
 
-  it('records the migration in jwt_bearer_migrations under its extension-less name', async () => {
+  it('records the migrations in jwt_bearer_migrations under their extension-less names', async () => {
     expect(MIGRATIONS_TABLE).toBe('jwt_bearer_migrations');
-    expect(await db.knex('jwt_bearer_migrations').pluck('name')).toEqual(['001_initial']);
-    expect(await migrationStatus(db.knex)).toEqual({ applied: ['001_initial'], pending: [] });
+    expect(await db.knex('jwt_bearer_migrations').orderBy('id').pluck('name')).toEqual(MIGRATIONS);
+    expect(await migrationStatus(db.knex)).toEqual({ applied: MIGRATIONS, pending: [] });
   });
 
   it('creates the unique, primary key, foreign key (cascade / set null) and check constraints', async () => {
@@ -143,7 +144,7 @@ describe('migrate', () => {
       'id uuid not null', 'idp_id uuid not null', 'pem text not null', 'thumbprint text not null', 'subject text not null',
       'not_before timestamptz not null', 'not_after timestamptz not null', 'kid text', 'created_at timestamptz not null',
     ]);
-    expect(await columns(db.knex, 'jwt_bearer_used_assertions')).toEqual(['idp_id uuid not null', 'jti text not null', 'expires_at timestamptz not null']);
+    expect(await columns(db.knex, 'jwt_bearer_used_assertions')).toEqual(['jti text not null', 'expires_at timestamptz not null', 'tenant_id uuid not null', 'idp_name text not null']);
     expect(await columns(db.knex, 'jwt_bearer_issued_tokens')).toEqual([
       'id uuid not null', 'tenant_id uuid not null', 'idp_id uuid', 'idp_name text not null', 'client_id text not null',
       'subject text not null', 'jti text', 'scope text', 'access_token_sha256 text not null', 'refresh_token_sha256 text',
@@ -159,7 +160,7 @@ describe('migrate', () => {
     const before = await constraints(db.knex);
     expect(await migrate(db.knex)).toEqual([]);
     expect(await migrate(db.knex)).toEqual([]);
-    expect(await db.knex('jwt_bearer_migrations').pluck('name')).toEqual(['001_initial']);
+    expect(await db.knex('jwt_bearer_migrations').orderBy('id').pluck('name')).toEqual(MIGRATIONS);
     expect(await db.knex('jwt_bearer_tenants').pluck('domain')).toEqual(['carbon.super']);
     expect(await constraints(db.knex)).toEqual(before);
   });
@@ -221,13 +222,13 @@ describe('migrate', () => {
       });
     });
 
-    it('deletes aliases, certificates and replay records with their IdP; audit rows keep idp_name with idp_id NULL', async () => {
+    it('deletes aliases and certificates with their IdP but keeps its replay records; audit rows keep idp_name with idp_id NULL', async () => {
       const gone = await idp('gone');
       const kept = await idp('kept');
-      for (const id of [gone, kept]) {
+      for (const [id, name] of [[gone, 'gone'], [kept, 'kept']]) {
         await db.knex('jwt_bearer_idp_aliases').insert({ idp_id: id, alias: 'aud' });
         await db.knex('jwt_bearer_idp_certificates').insert({ idp_id: id, pem: 'PEM', thumbprint: 'T', subject: 'CN=x', not_before: new Date(0), not_after: new Date(1e12) });
-        await db.knex('jwt_bearer_used_assertions').insert({ idp_id: id, jti: 'j1', expires_at: new Date(2e12) });
+        await db.knex('jwt_bearer_used_assertions').insert({ tenant_id: tenantId, idp_name: name, jti: 'j1', expires_at: new Date(2e12) });
       }
       await db.knex('jwt_bearer_issued_tokens').insert({
         tenant_id: tenantId, idp_id: gone, idp_name: 'gone', client_id: 'c', subject: 's', access_token_sha256: 'a1', expires_at: new Date(2e12),
@@ -235,9 +236,12 @@ describe('migrate', () => {
 
       await db.knex('jwt_bearer_identity_providers').where({ id: gone }).del();
 
-      for (const table of ['jwt_bearer_idp_aliases', 'jwt_bearer_idp_certificates', 'jwt_bearer_used_assertions']) {
+      for (const table of ['jwt_bearer_idp_aliases', 'jwt_bearer_idp_certificates']) {
         expect(await db.knex(table).pluck('idp_id')).toEqual([kept]);
       }
+      // A re-created IdP of the same name must still find its used jtis (RFC 7523 §3: single use per issuer).
+      expect(await db.knex('jwt_bearer_used_assertions').orderBy('idp_name').pluck('idp_name')).toEqual(['gone', 'kept']);
+      await db.knex('jwt_bearer_used_assertions').del();
       expect(await db.knex('jwt_bearer_issued_tokens').select('idp_id', 'idp_name', 'access_token_sha256')).toEqual([
         { idp_id: null, idp_name: 'gone', access_token_sha256: 'a1' },
       ]);
@@ -262,12 +266,12 @@ describe('migrate', () => {
 
   // Last: it takes the schema down and up again.
   it('rolls everything back, then migrates again from scratch', async () => {
-    expect(await rollback(db.knex, { all: true })).toEqual(['001_initial']);
+    expect(await rollback(db.knex, { all: true })).toEqual([...MIGRATIONS].reverse());
     expect(await tables(db.knex)).toEqual(BOOKKEEPING_TABLES);
-    expect(await migrationStatus(db.knex)).toEqual({ applied: [], pending: ['001_initial'] });
+    expect(await migrationStatus(db.knex)).toEqual({ applied: [], pending: MIGRATIONS });
     expect(await rollback(db.knex, { all: true })).toEqual([]);
 
-    expect(await migrate(db.knex)).toEqual(['001_initial']);
+    expect(await migrate(db.knex)).toEqual(MIGRATIONS);
     expect(await tables(db.knex)).toEqual([...SCHEMA_TABLES, ...BOOKKEEPING_TABLES].sort());
     expect(await constraints(db.knex)).toEqual(CONSTRAINTS);
     expect(await db.knex('jwt_bearer_tenants').pluck('domain')).toEqual(['carbon.super']);
@@ -283,10 +287,10 @@ onPostgres('migrate on PostgreSQL, several processes at once', () => {
     const instances = await Promise.all([1, 2, 3, 4].map(() => openDatabase({ databaseUrl: blank.url, poolMax: 2, acquireTimeoutMs: 10_000 })));
     try {
       const results = await Promise.all(instances.map((knex) => migrate(knex)));
-      expect(results.filter((applied) => applied.length > 0)).toEqual([['001_initial']]);
-      expect(results.flat()).toEqual(['001_initial']);
+      expect(results.filter((applied) => applied.length > 0)).toEqual([MIGRATIONS]);
+      expect(results.flat()).toEqual(MIGRATIONS);
       expect(await tables(instances[0])).toEqual([...SCHEMA_TABLES, ...BOOKKEEPING_TABLES].sort());
-      expect(await instances[1]('jwt_bearer_migrations').pluck('name')).toEqual(['001_initial']);
+      expect(await instances[1]('jwt_bearer_migrations').orderBy('id').pluck('name')).toEqual(MIGRATIONS);
       expect(await instances[2]('jwt_bearer_tenants').pluck('domain')).toEqual(['carbon.super']);
       expect(await instances[3]('jwt_bearer_migrations_lock').pluck('is_locked')).toEqual([0]);
       const { rows } = await instances[0].raw(`select count(*)::int as n from pg_locks

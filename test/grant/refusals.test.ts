@@ -219,7 +219,7 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
       expect(res.status).toBe(200);
     });
     it('allows a jti again once the earlier assertion has expired', async () => {
-      await fx.db.knex('jwt_bearer_used_assertions').insert({ idp_id: fx.idpId, jti: 'old', expires_at: new Date(Date.now() - 1000) });
+      await fx.db.knex('jwt_bearer_used_assertions').insert({ tenant_id: (await fx.db.knex('jwt_bearer_identity_providers').where({ id: fx.idpId }).first('tenant_id')).tenant_id, idp_name: ISSUER, jti: 'old', expires_at: new Date(Date.now() - 1000) });
       const res = await postToken(app, grantForm(await fx.assertion({ jti: 'old' })));
       expect(res.status).toBe(200);
     });

@@ -31,8 +31,13 @@ async function auditRows(where: Record<string, unknown> = {}) {
   return rows.map(toIssuedTokenRecord);
 }
 
+/** The replay records of the IdP with this row id: they are keyed by its tenant and name, not by the row. */
 async function replayRows(idpId: string) {
-  const rows = await db.knex('jwt_bearer_used_assertions').where({ idp_id: idpId }).orderBy('jti').select('jti', 'expires_at');
+  const rows = await db.knex('jwt_bearer_used_assertions as u')
+    .join('jwt_bearer_identity_providers as i', (on) => on.on('i.tenant_id', 'u.tenant_id').andOn('i.name', 'u.idp_name'))
+    .where('i.id', idpId)
+    .orderBy('u.jti')
+    .select('u.jti', 'u.expires_at');
   return rows.map((r: { jti: string; expires_at: Date }) => ({ jti: r.jti, expiresAt: r.expires_at }));
 }
 
@@ -245,7 +250,7 @@ describe('recordIssuance and replay', () => {
     ['an expired record', true],
   ])('lets exactly one of 20 concurrent uses of %s win', async (_label, expiredFirst) => {
     const key = `race-${expiredFirst}`;
-    if (expiredFirst) await db.knex('jwt_bearer_used_assertions').insert({ idp_id: idpA, jti: key, expires_at: at(-1) });
+    if (expiredFirst) await db.knex('jwt_bearer_used_assertions').insert({ tenant_id: tenantId, idp_name: 'replay-a', jti: key, expires_at: at(-1) });
     const results = await Promise.all(Array.from({ length: 20 }, () => store.recordIssuance(input({ replayKey: key, jti: key }), NOW)));
     const winners = results.filter((id): id is string => id !== null);
     expect(winners).toHaveLength(1);
@@ -264,7 +269,7 @@ describe('undoIssuance', () => {
   it('deletes the audit row and frees the key, so the assertion can be used again', async () => {
     const given = issuance({ tenantId, idpId: idp, idpName: 'undo', replayKey: 'u1' });
     const id = (await store.recordIssuance(given, NOW))!;
-    await store.undoIssuance(id, idp, 'u1');
+    await store.undoIssuance(id, { tenantId, idpName: 'undo', replayKey: 'u1' });
     expect(await auditRows({ id })).toEqual([]);
     expect(await replayRows(idp)).toEqual([]);
     expect(await store.recordIssuance(issuance({ tenantId, idpId: idp, idpName: 'undo', replayKey: 'u1' }), NOW)).toMatch(UUID);
@@ -272,7 +277,7 @@ describe('undoIssuance', () => {
 
   it('leaves other records alone and accepts an id that no longer exists', async () => {
     const keep = (await store.recordIssuance(issuance({ tenantId, idpId: idp, idpName: 'undo', replayKey: 'u2' }), NOW))!;
-    await store.undoIssuance(randomUUID(), idp, 'nothing');
+    await store.undoIssuance(randomUUID(), { tenantId, idpName: 'undo', replayKey: 'nothing' });
     expect((await auditRows({ id: keep })).map((r) => r.id)).toEqual([keep]);
     expect((await replayRows(idp)).map((r) => r.jti)).toEqual(['u1', 'u2']);
   });
@@ -400,12 +405,12 @@ describe('pruneUsedAssertions', () => {
     const idp = await insertIdp(db.knex, { tenant_id: otherTenantId, name: 'pruning' });
     await db.knex('jwt_bearer_used_assertions').del();
     await db.knex('jwt_bearer_used_assertions').insert([
-      { idp_id: idp, jti: 'long-gone', expires_at: at(-86_400_000) },
-      { idp_id: idp, jti: 'just-now', expires_at: NOW },
-      { idp_id: idp, jti: 'live', expires_at: at(1) },
+      { tenant_id: otherTenantId, idp_name: 'pruning', jti: 'long-gone', expires_at: at(-86_400_000) },
+      { tenant_id: otherTenantId, idp_name: 'pruning', jti: 'just-now', expires_at: NOW },
+      { tenant_id: otherTenantId, idp_name: 'pruning', jti: 'live', expires_at: at(1) },
     ]);
-    expect(await store.pruneUsedAssertions(NOW)).toBe(2);
+    expect(await store.pruneUsedAssertions(NOW, { graceSeconds: 0 })).toBe(2);
     expect(await replayRows(idp)).toEqual([{ jti: 'live', expiresAt: at(1) }]);
-    expect(await store.pruneUsedAssertions(NOW)).toBe(0);
+    expect(await store.pruneUsedAssertions(NOW, { graceSeconds: 0 })).toBe(0);
   });
 });
