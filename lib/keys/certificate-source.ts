@@ -1,16 +1,15 @@
-import { X509Certificate, createHash } from 'node:crypto';
-import { importSPKI } from 'jose';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { ConfigurationError } from '../errors';
 import type { CertificateRecord, IdentityProviderRecord } from '../types';
 import { algorithmsForKey } from './key-algorithms';
 import { LruMap } from '../lru';
-import type { KeyHint, KeySource, VerificationKey, WebCryptoKey } from './types';
+import type { KeyHint, KeySource, VerificationKey } from './types';
 
 /** Options of {@link createCertificateKeySource}. */
 export interface CertificateKeySourceOptions {
   /**
    * How many distinct certificates keep their parsed form and imported keys in memory (default 1024).
-   * Parsing and importing cost 100–300 µs each; a cached key costs nothing per request.
+   * Parsing costs 100–300 µs each; a cached key costs nothing per request.
    */
   cacheSize?: number;
 }
@@ -26,14 +25,12 @@ interface ParsedKey {
   notBefore: Date;
   notAfter: Date;
   algorithms: ReadonlySet<string>;
-  spkiPem: string;
-  /** One import per algorithm: a WebCrypto key is bound to its algorithm and hash. */
-  imported: Map<string, Promise<WebCryptoKey>>;
+  publicKey: KeyObject;
 }
 
 /**
- * SPEC §3 step 2/4: keys from the IdP's stored X.509 certificates. Each certificate is parsed and its key
- * imported once per algorithm, cached by thumbprint: an entry is made only after the thumbprint was
+ * SPEC §3 step 2/4: keys from the IdP's stored X.509 certificates. Each certificate is parsed once,
+ * cached by thumbprint: an entry is made only after the thumbprint was
  * recomputed from the PEM and found equal to the stored one, and is used only for that same PEM.
  *
  * A certificate that cannot be parsed, whose stored thumbprint does not match its DER, or whose key is of
@@ -80,30 +77,19 @@ class CertificateKey implements VerificationKey {
   readonly id: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  readonly #entry: ParsedKey;
+  readonly publicKey: KeyObject;
+  readonly #algorithms: ReadonlySet<string>;
 
   constructor(entry: ParsedKey) {
-    this.#entry = entry;
     this.id = `cert:${entry.thumbprint}`;
     this.notBefore = entry.notBefore;
     this.notAfter = entry.notAfter;
+    this.publicKey = entry.publicKey;
+    this.#algorithms = entry.algorithms;
   }
 
   supports(alg: string): boolean {
-    return this.#entry.algorithms.has(alg);
-  }
-
-  cryptoKey(alg: string): Promise<WebCryptoKey> {
-    const entry = this.#entry;
-    if (!entry.algorithms.has(alg)) return Promise.reject(new TypeError(`${this.id} cannot verify ${alg}`));
-    let key = entry.imported.get(alg);
-    if (!key) {
-      // Importing is deterministic: a failure is cached like a success (the key is then unusable for alg).
-      key = importSPKI(entry.spkiPem, alg, { extractable: false });
-      key.catch(() => undefined);
-      entry.imported.set(alg, key);
-    }
-    return key;
+    return this.#algorithms.has(alg);
   }
 }
 
@@ -125,7 +111,6 @@ function parse(record: CertificateRecord): ParsedKey | undefined {
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
     algorithms: algorithmsForKey(publicKey),
-    spkiPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    imported: new Map(),
+    publicKey,
   };
 }

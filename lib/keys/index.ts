@@ -1,4 +1,4 @@
-export type { KeyHint, KeySource, VerificationKey, WebCryptoKey } from './types';
+export type { KeyHint, KeySource, VerificationKey } from './types';
 export { isEmptyHint } from './types';
 export { createCertificateKeySource, type CertificateKeySourceOptions } from './certificate-source';
 export { createJwksKeySource, JWKS_DEFAULTS, type JwksKeySourceOptions } from './jwks-source';

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type JsonWebKey as NodeJwk } from 'node:crypto';
+import { createHash, createPublicKey, type JsonWebKey as NodeJwk, type KeyObject } from 'node:crypto';
 import { parseJsonObject } from '../verifier/json';
 import { algorithmsForKey } from './key-algorithms';
 
@@ -12,8 +12,10 @@ export interface JwkSetKey {
   x5tS256?: string;
   /** The algorithms the key may verify: those of its type (RFC 8725 §3.1), narrowed to its `alg` if it has one. */
   algorithms: ReadonlySet<string>;
-  /** The public members only (`kty`, `n`, `e` / `crv`, `x`, `y`), as handed to the importer. */
+  /** The public members only (`kty`, `n`, `e` / `crv`, `x`, `y`). */
   jwk: Readonly<Record<string, string>>;
+  /** The key, parsed once from {@link jwk}. */
+  publicKey: KeyObject;
 }
 
 export type JwkSetResult =
@@ -86,8 +88,10 @@ function publicSignatureKey(jwk: Record<string, unknown>): JwkSetKey | undefined
   }
 
   let algorithms: ReadonlySet<string>;
+  let publicKey: KeyObject;
   try {
-    algorithms = algorithmsForKey(createPublicKey({ key: pub as NodeJwk, format: 'jwk' }));
+    publicKey = createPublicKey({ key: pub as NodeJwk, format: 'jwk' });
+    algorithms = algorithmsForKey(publicKey);
   } catch {
     return undefined;
   }
@@ -102,6 +106,7 @@ function publicSignatureKey(jwk: Record<string, unknown>): JwkSetKey | undefined
     x5tS256: jwk['x5t#S256'] as string | undefined,
     algorithms,
     jwk: pub,
+    publicKey,
   };
 }
 

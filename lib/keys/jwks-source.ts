@@ -1,11 +1,11 @@
-import { importJWK } from 'jose';
+import type { KeyObject } from 'node:crypto';
 import { ConfigurationError, JwtBearerError } from '../errors';
 import type { IdentityProviderRecord } from '../types';
 import { fetchJwksDocument, JwksFetchError, type FetchFunction } from './jwks-fetch';
 import { checkJwksUrl } from './jwks-uri';
 import { parseJwkSet, type JwkSetKey } from './jwk-set';
 import { LruMap } from '../lru';
-import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey, type WebCryptoKey } from './types';
+import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey } from './types';
 
 /**
  * Options of {@link createJwksKeySource}. Every bound has a default chosen for a token endpoint; all
@@ -33,7 +33,7 @@ export interface JwksKeySourceOptions {
   retryAfterFailureMs?: number;
   /** A hint that names no key in the set allows one refetch of that URI per this period (default 30000). */
   refetchCooldownMs?: number;
-  /** How many JWKS URIs keep their set and imported keys in memory, least recently used dropped first (default 1024). */
+  /** How many JWKS URIs keep their set and keys in memory, least recently used dropped first (default 1024). */
   maxUris?: number;
   /** The fetch to use (default: Node's global `fetch`). For tests and proxies; it gets `redirect: 'manual'` and an abort signal. */
   fetch?: FetchFunction;
@@ -74,8 +74,6 @@ interface UriState {
   failedAt?: number;
   problem?: string;
   missRefetchAt: number;
-  /** Imported keys by `thumbprint alg`: survive refreshes, since a thumbprint names the key material exactly. */
-  imported: LruMap<string, Promise<WebCryptoKey>>;
 }
 
 /**
@@ -105,8 +103,8 @@ interface UriState {
  * - **Without a hint** every key of the set is returned; a rotated key without a `kid` is picked up when
  *   the set next expires (there is no way to tell "new key" from "forged signature").
  *
- * Keys are imported with jose `importJWK` once per (URI, RFC 7638 thumbprint, alg) and cached with
- * their URI. Memory is bounded: `maxUris` × (`maxKeys` keys + 4 × `maxKeys` imported keys).
+ * Keys are parsed into Node `KeyObject`s once per download, with the set. Memory is bounded: `maxUris`
+ * × `maxKeys` keys.
  *
  * Unauthenticated callers can make this source download only for IdPs that exist (the verifier looks
  * the issuer up first), and then at most: one download at a time per URI, one unknown-kid refetch per
@@ -165,7 +163,7 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
 
   function keysOf(state: UriState, set: CachedSet | undefined, hint: KeyHint): VerificationKey[] {
     if (!set) return [];
-    return set.keys.filter((key) => matches(key, hint)).map((key) => new JwksKey(key, state.imported));
+    return set.keys.filter((key) => matches(key, hint)).map((key) => new JwksKey(key));
   }
 
   return {
@@ -175,7 +173,7 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
       if (!check.ok) throw new JwtBearerError('key_source_unavailable', { detail: `jwks_uri refused before any request: ${check.problem}` });
       let state = states.get(check.url.href);
       if (!state) {
-        state = { url: check.url, missRefetchAt: -Infinity, imported: new LruMap(4 * o.maxKeys) };
+        state = { url: check.url, missRefetchAt: -Infinity };
         states.set(check.url.href, state);
       }
 
@@ -218,30 +216,17 @@ function matches(key: JwkSetKey, hint: KeyHint): boolean {
 
 class JwksKey implements VerificationKey {
   readonly id: string;
-  readonly #key: JwkSetKey;
-  readonly #imported: LruMap<string, Promise<WebCryptoKey>>;
+  readonly publicKey: KeyObject;
+  readonly #algorithms: ReadonlySet<string>;
 
-  constructor(key: JwkSetKey, imported: LruMap<string, Promise<WebCryptoKey>>) {
-    this.#key = key;
-    this.#imported = imported;
+  constructor(key: JwkSetKey) {
     this.id = `jwks:${key.thumbprint}`;
+    this.publicKey = key.publicKey;
+    this.#algorithms = key.algorithms;
   }
 
   supports(alg: string): boolean {
-    return this.#key.algorithms.has(alg);
-  }
-
-  cryptoKey(alg: string): Promise<WebCryptoKey> {
-    if (!this.#key.algorithms.has(alg)) return Promise.reject(new TypeError(`${this.id} cannot verify ${alg}`));
-    const cacheKey = `${this.#key.thumbprint} ${alg}`;
-    let key = this.#imported.get(cacheKey);
-    if (!key) {
-      // Deterministic: a failure is cached like a success (the key is then unusable for alg).
-      key = importJWK({ ...this.#key.jwk }, alg, { extractable: false }) as Promise<WebCryptoKey>;
-      key.catch(() => undefined);
-      this.#imported.set(cacheKey, key);
-    }
-    return key;
+    return this.#algorithms.has(alg);
   }
 }
 

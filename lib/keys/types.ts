@@ -1,8 +1,5 @@
-import type { webcrypto } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { IdentityProviderRecord } from '../types';
-
-/** A WebCrypto key (the project compiles without the DOM library, so it is named through node:crypto). */
-export type WebCryptoKey = webcrypto.CryptoKey;
 
 /**
  * What a JWS header says about its signing key (RFC 7515 §4.1.4, §4.1.7, §4.1.8). Only these three
@@ -31,8 +28,8 @@ export interface VerificationKey {
    * algorithms of its own type, so that an RSA key never verifies ES256 or HS256.
    */
   supports(alg: string): boolean;
-  /** The key imported for `alg` (done once and cached). Rejects when the key cannot be used with it. */
-  cryptoKey(alg: string): Promise<WebCryptoKey>;
+  /** The public key itself, parsed once (from the certificate or the JWK) and shared by every request. */
+  readonly publicKey: KeyObject;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface DecodedAssertion {
   segments: { header: string; payload: string; signature: string };
   /** `header.payload`, the JWS signing input (RFC 7515 §5.1 step 6): what the signature covers. */
   signingInput: string;
+  /** The signature's bytes (empty for an unsecured JWS, which step 2 refuses). */
+  signature: Buffer;
 }
 
 /** Options of {@link decodeAssertion}. */
@@ -53,13 +55,14 @@ export function decodeAssertion(assertion: string, options: DecodeOptions = {}):
   if (!payload.ok) throw malformed(`payload: ${payload.problem}`);
   // The signature may be empty here (an unsecured JWS, RFC 7515 §A.5): its alg is refused in step 2
   // with a more useful reason than "malformed".
-  decodeSegment(signatureSegment, 'signature');
+  const signature = decodeSegment(signatureSegment, 'signature');
 
   return {
     header: header.value,
     payload: payload.value,
     segments: { header: headerSegment, payload: payloadSegment, signature: signatureSegment },
     signingInput: `${headerSegment}.${payloadSegment}`,
+    signature,
   };
 }
 

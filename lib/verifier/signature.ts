@@ -1,9 +1,9 @@
-import { errors, flattenedVerify } from 'jose';
 import { validityAt } from '../certificates';
 import { JwtBearerError } from '../errors';
 import { isEmptyHint, type KeyHint, type KeySource } from '../keys/types';
 import type { IdentityProviderRecord } from '../types';
 import type { DecodedAssertion } from './decode';
+import { verifyJwsSignature } from './jws-signature';
 
 /**
  * SPEC §3 steps 2 (key selection) and 4 (signature), on an `alg` already within the IdP's allow-list.
@@ -14,9 +14,9 @@ import type { DecodedAssertion } from './decode';
  *    of the alg's own type (RFC 8725 §3.1); none left, or none that imports for `alg` → `no_usable_key`.
  * 3. Verify with each in turn; the first that verifies wins; all failed → `signature_invalid`.
  *
- * The key handed to jose is always one of ours (a CryptoKey, not a resolver function), so jose reads no
- * key material from the header (`jwk`, `jku`, `x5u`, `x5c`), and `algorithms: [alg]` pins the algorithm
- * again inside jose, which also checks the CryptoKey's algorithm, curve and RSA size against it.
+ * The key is always one of ours, never anything from the header (`jwk`, `jku`, `x5u`, `x5c`), and only
+ * used for an `alg` of its own type and size (RSA ≥ 2048 bits, the alg's own curve: see
+ * `lib/keys/key-algorithms.ts`); the signature is checked by {@link verifyJwsSignature}.
  *
  * @returns the id of the key that verified the signature.
  */
@@ -36,17 +36,10 @@ export async function verifySignature(
   for (const key of usable) {
     let outcome: 'verified' | 'failed' | 'unusable';
     try {
-      const cryptoKey = await key.cryptoKey(alg);
-      await flattenedVerify(
-        { protected: decoded.segments.header, payload: decoded.segments.payload, signature: decoded.segments.signature },
-        cryptoKey,
-        { algorithms: [alg] },
-      );
-      outcome = 'verified';
-    } catch (error) {
-      // Anything but a signature mismatch means this key cannot be used for alg after all (an import
-      // WebCrypto refuses, jose's own key-type check): skip it, never fatal.
-      outcome = (error as { code?: unknown })?.code === SIGNATURE_FAILED ? 'failed' : 'unusable';
+      outcome = verifyJwsSignature(alg, key.publicKey, decoded.signingInput, decoded.signature) ? 'verified' : 'failed';
+    } catch {
+      // OpenSSL refusing the key for alg means this key cannot be used for it after all: skip it, never fatal.
+      outcome = 'unusable';
     }
     if (outcome === 'verified') return key.id;
     if (outcome === 'failed') tried++;
@@ -58,8 +51,6 @@ export async function verifySignature(
   }
   throw new JwtBearerError('signature_invalid', { detail: `no key verified the signature (${tried} tried)` });
 }
-
-const SIGNATURE_FAILED = errors.JWSSignatureVerificationFailed.code;
 
 function hintNames(hint: KeyHint): string {
   return [hint.kid !== undefined && 'kid', hint.x5t !== undefined && 'x5t', hint.x5tS256 !== undefined && 'x5t#S256'].filter(Boolean).join(' and ');

@@ -18,6 +18,7 @@ describe('decodeAssertion', () => {
       payload: { iss: 'x' },
       segments: { header: HEADER, payload: PAYLOAD, signature: SIG },
       signingInput: `${HEADER}.${PAYLOAD}`,
+      signature: Buffer.from(SIG, 'base64url'),
     });
   });
 

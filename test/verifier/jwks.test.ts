@@ -3,6 +3,7 @@
  * as the grant and the admin dry run build it): RS256, ES256 and EdDSA keys from a real loopback JWKS
  * server; header `jku`/`x5u`/`jwk`/`x5c` never used; an IdP with both certificates and a JWKS URI.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { JwtBearerError } from '../../lib/errors';
 import { combineKeySources } from '../../lib/keys/combine';
@@ -137,8 +138,11 @@ describe('an IdP with both certificates and a JWKS URI: the union, certificates 
   });
 });
 
+/** A key these source tests never verify with. */
+const UNUSED_KEY = generateKeyPairSync('ed25519').publicKey;
+
 describe('combineKeySources', () => {
-  const key = (id: string): VerificationKey => ({ id, supports: () => true, cryptoKey: () => Promise.reject(new Error('unused')) });
+  const key = (id: string): VerificationKey => ({ id, supports: () => true, publicKey: UNUSED_KEY });
   const fixed = (...keys: VerificationKey[]): KeySource & { calls: number } => {
     const source = { calls: 0, getKeys: async () => (source.calls++, keys) };
     return source;
