@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/001_example_initial';
+import * as changeFeed from './migrations/002_example_change_feed';
 
 /**
  * The example host's migrations, kept apart from the package's: their own table
@@ -9,6 +10,7 @@ import * as initial from './migrations/001_example_initial';
  */
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_example_initial': initial,
+  '002_example_change_feed': changeFeed,
 };
 
 const source: Knex.MigrationSource<string> = {

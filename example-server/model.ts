@@ -1,5 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { changeFeedFor } from '../lib/cache/change-feed';
+import { CoherentCache } from '../lib/cache/coherent-cache';
 import { sha256 } from '../lib/hash';
+import { runNamedStatement } from '../lib/store/statement';
 import type { Tenant } from '../lib/types';
 import { verifySecret } from './credentials';
 
@@ -50,15 +54,49 @@ export interface ExampleModelOptions {
 
 const DEFAULT_TENANT = 'carbon.super';
 
+/** One row per issuance: run on every token request, so prepared once per connection. */
+const SAVE_TOKEN = {
+  name: 'example_save_token',
+  text: `insert into example_tokens
+           (tenant_id, client_id, access_token_sha256, access_token_expires_at, refresh_token_sha256,
+            refresh_token_expires_at, "user", scope, idp)
+         values ($1::uuid, $2, $3, $4::timestamptz, $5, $6::timestamptz, $7::jsonb, $8::text[], $9)`,
+};
+
+/** An `example_applications` row as the client lookup reads it. */
+interface ApplicationRow {
+  client_id: string;
+  client_secret_hash: string;
+  grants: string[];
+  scopes: string[] | null;
+  tenant_id: string;
+  service_provider: string;
+}
+
 /**
  * The example host's node-oauth2-server 5 model, on knex. Methods are ordinary methods (not arrows)
  * because they read the request's tenant as `this.tenant`. Tokens are stored and found by SHA-256.
+ *
+ * The two statements of every token request are lean: the client comes from a {@link CoherentCache}
+ * (emptied on every instance by the database's notification whenever an application changes), and the
+ * token is saved with one named statement (parsed and planned once per connection on PostgreSQL).
  */
 export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
+  const clients = new CoherentCache<ApplicationRow | null>({ feed: changeFeedFor(knex), tables: ['example_applications'] });
+
   async function tenantIdOf(self: ModelThis): Promise<string | null> {
     if (self?.tenant) return self.tenant.id;
     const row = await knex('jwt_bearer_tenants').where({ domain: DEFAULT_TENANT }).first('id');
     return row?.id ?? null;
+  }
+
+  async function findApplication(tenantId: string, clientId: string): Promise<ApplicationRow | null> {
+    const { rows } = await knex.raw<{ rows: ApplicationRow[] }>(
+      `select client_id, client_secret_hash, grants, scopes, tenant_id, service_provider
+         from example_applications where client_id = ? and tenant_id = ?::uuid`,
+      [clientId, tenantId],
+    );
+    return rows[0] ?? null;
   }
 
   return {
@@ -69,7 +107,8 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
     async getClient(this: ModelThis, clientId: string, clientSecret: string | null | undefined): Promise<ExampleClient | null> {
       if (typeof clientId !== 'string' || !/^[A-Za-z0-9]{1,128}$/.test(clientId)) return null;
       const tenantId = await tenantIdOf(this);
-      const row = await knex('example_applications').where({ client_id: clientId, tenant_id: tenantId }).first();
+      if (!tenantId) return null;
+      const row = await clients.get(`${tenantId}\0${clientId}`, () => findApplication(tenantId, clientId));
       if (!row) return null;
       if (clientSecret !== null && clientSecret !== undefined && !verifySecret(String(clientSecret), row.client_secret_hash)) return null;
       return { id: row.client_id, grants: row.grants, scopes: row.scopes, tenantId: row.tenant_id, serviceProvider: row.service_provider };
@@ -78,17 +117,17 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
     async saveToken(this: ModelThis, token: any, client: ExampleClient, user: ExampleUser) {
       const tenantId = this?.tenant?.id ?? client.tenantId;
       const scope: string[] = Array.isArray(token.scope) ? token.scope : typeof token.scope === 'string' ? token.scope.split(' ').filter(Boolean) : [];
-      await knex('example_tokens').insert({
-        tenant_id: tenantId,
-        client_id: client.id,
-        access_token_sha256: sha256(token.accessToken),
-        access_token_expires_at: token.accessTokenExpiresAt,
-        refresh_token_sha256: token.refreshToken ? sha256(token.refreshToken) : null,
-        refresh_token_expires_at: token.refreshToken ? (token.refreshTokenExpiresAt ?? null) : null,
-        user: JSON.stringify(user),
+      await runNamedStatement(knex, SAVE_TOKEN, [
+        tenantId,
+        client.id,
+        sha256(token.accessToken),
+        token.accessTokenExpiresAt,
+        token.refreshToken ? sha256(token.refreshToken) : null,
+        token.refreshToken ? (token.refreshTokenExpiresAt ?? null) : null,
+        JSON.stringify(user),
         scope,
-        idp: typeof user?.idp === 'string' ? user.idp : null,
-      });
+        typeof user?.idp === 'string' ? user.idp : null,
+      ]);
       return {
         accessToken: token.accessToken,
         accessTokenExpiresAt: token.accessTokenExpiresAt,
@@ -153,6 +192,19 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
       if (requested.length === 0) return client.scopes ?? [];
       if (client.scopes && requested.some((s) => !client.scopes!.includes(s))) return false;
       return requested;
+    },
+
+    /**
+     * 256 random bits, hex (RFC 6749 §10.10 asks for at least 128), drawn synchronously: the host's own
+     * default draws 256 bytes through the thread pool and hashes them, which measured as the largest
+     * single cost of a token request here, for no more unpredictability.
+     */
+    generateAccessToken(): string {
+      return randomBytes(32).toString('hex');
+    },
+
+    generateRefreshToken(): string {
+      return randomBytes(32).toString('hex');
     },
 
     /** client_credentials: the token speaks for the application itself. */
