@@ -33,8 +33,15 @@ export interface AdminAnswer {
   body: unknown;
 }
 
-/** An input problem, answered 400 with this message. */
-export class ApplicationInputError extends Error {}
+/** An input problem, answered 400 with this message and, where there is one, the field it is about. */
+export class ApplicationInputError extends Error {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * `POST /admin/applications` (SPEC §6, example server): creates the service provider
@@ -49,7 +56,9 @@ export function createApplicationService(knex: Knex) {
       try {
         input = parseApplicationInput(body);
       } catch (error) {
-        if (error instanceof ApplicationInputError) return { status: 400, body: { error: 'invalid_request', error_description: error.message } };
+        if (error instanceof ApplicationInputError) {
+          return { status: 400, body: { error: 'invalid_request', error_description: error.message, ...(error.field ? { field: error.field } : {}) } };
+        }
         throw error;
       }
       try {
@@ -64,6 +73,27 @@ export function createApplicationService(knex: Knex) {
         }
         throw error;
       }
+    },
+
+    /** `GET /admin/applications`: the tenant's service providers, oldest first; never a secret or its hash. */
+    async list(tenant: Pick<Tenant, 'id' | 'domain'>): Promise<AdminAnswer> {
+      const rows = await knex('example_applications')
+        .where({ tenant_id: tenant.id })
+        .orderBy([{ column: 'created_at', order: 'asc' }, { column: 'service_provider', order: 'asc' }])
+        .select('service_provider', 'owner', 'name', 'key_type', 'client_id', 'grants', 'scopes', 'created_at');
+      return {
+        status: 200,
+        body: rows.map((r) => ({
+          serviceProvider: r.service_provider,
+          owner: r.owner,
+          name: r.name,
+          keyType: r.key_type,
+          clientId: r.client_id,
+          grants: r.grants,
+          scopes: r.scopes,
+          createdAt: new Date(r.created_at).toISOString(),
+        })),
+      };
     },
   };
 }
@@ -97,7 +127,7 @@ export function parseApplicationInput(body: unknown): Required<ApplicationInput>
   const b = body as Record<string, unknown>;
   const known = new Set(['owner', 'name', 'keyType', 'grants', 'scopes']);
   const unknown = Object.keys(b).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new ApplicationInputError(`Unknown field(s): ${unknown.join(', ')}.`);
+  if (unknown.length > 0) throw new ApplicationInputError(`Unknown field(s): ${unknown.join(', ')}.`, unknown[0]);
 
   const owner = label(b.owner, 'owner');
   const name = label(b.name, 'name');
@@ -105,24 +135,24 @@ export function parseApplicationInput(body: unknown): Required<ApplicationInput>
   let keyType: (typeof KEY_TYPES)[number] = 'PRODUCTION';
   if (b.keyType !== undefined) {
     const k = typeof b.keyType === 'string' ? b.keyType.toUpperCase() : b.keyType;
-    if (!KEY_TYPES.includes(k as never)) throw new ApplicationInputError('keyType must be "PRODUCTION" or "SANDBOX".');
+    if (!KEY_TYPES.includes(k as never)) throw new ApplicationInputError('keyType must be "PRODUCTION" or "SANDBOX".', 'keyType');
     keyType = k as (typeof KEY_TYPES)[number];
   }
 
   let grants: string[] = [...APPLICATION_GRANTS];
   if (b.grants !== undefined) {
     if (!Array.isArray(b.grants) || b.grants.length === 0 || !b.grants.every((g) => typeof g === 'string')) {
-      throw new ApplicationInputError(`grants must be a non-empty array of grant types: ${APPLICATION_GRANTS.join(', ')}.`);
+      throw new ApplicationInputError(`grants must be a non-empty array of grant types: ${APPLICATION_GRANTS.join(', ')}.`, 'grants');
     }
     const bad = b.grants.filter((g) => !APPLICATION_GRANTS.includes(g as never));
-    if (bad.length > 0) throw new ApplicationInputError(`Unsupported grant type(s): ${bad.join(', ')}; use ${APPLICATION_GRANTS.join(', ')}.`);
+    if (bad.length > 0) throw new ApplicationInputError(`Unsupported grant type(s): ${bad.join(', ')}; use ${APPLICATION_GRANTS.join(', ')}.`, 'grants');
     grants = [...new Set(b.grants as string[])];
   }
 
   let scopes: string[] | null = null;
   if (b.scopes !== undefined && b.scopes !== null) {
     if (!Array.isArray(b.scopes) || !b.scopes.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
-      throw new ApplicationInputError('scopes must be an array of scope tokens (RFC 6749 §3.3: printable ASCII, no spaces, quotes or backslashes), or null for any scope.');
+      throw new ApplicationInputError('scopes must be an array of scope tokens (RFC 6749 §3.3: printable ASCII, no spaces, quotes or backslashes), or null for any scope.', 'scopes');
     }
     scopes = [...new Set(b.scopes as string[])];
   }
@@ -130,7 +160,7 @@ export function parseApplicationInput(body: unknown): Required<ApplicationInput>
 }
 
 function label(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new ApplicationInputError(`${field} is required: a non-empty string.`);
-  if (value.length > 100 || /[\x00-\x1f\x7f]/.test(value)) throw new ApplicationInputError(`${field} must be at most 100 printable characters.`);
+  if (typeof value !== 'string' || value.trim().length === 0) throw new ApplicationInputError(`${field} is required: a non-empty string.`, field);
+  if (value.length > 100 || /[\x00-\x1f\x7f]/.test(value)) throw new ApplicationInputError(`${field} must be at most 100 printable characters.`, field);
   return value.trim();
 }

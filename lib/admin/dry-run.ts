@@ -18,7 +18,7 @@ export type NotChecked = 'allowed_clients' | 'client_scopes' | 'model_validate_s
 
 /** The answer of `POST /assertions/validate`. */
 export interface DryRunResult {
-  /** Whether SPEC §3 steps 1–8, as far as they can be judged here, accept the assertion. */
+  /** Whether steps 1–8, as far as they can be judged here, accept the assertion, and step 9 would too (not used yet). */
   valid: boolean;
   /** The first rule that refuses it (the same code the token endpoint logs). */
   reason?: ReasonCode;
@@ -26,15 +26,17 @@ export interface DryRunResult {
   description?: string;
   /** The IdP its `iss` names, where that is an enabled IdP of this tenant. */
   idp?: { id: string; name: string };
-  /** The verified claims (only when valid: unverified claims prove nothing). */
+  /** The verified claims (only once the signature and claims were verified: unverified claims prove nothing). */
   claims?: Record<string, unknown>;
   /** The verified JOSE header (only when valid). */
   header?: Record<string, unknown>;
   /** The key that verified the signature, e.g. `cert:<thumbprint>` (only when valid). */
   keyId?: string;
   /**
-   * Whether step 9 would refuse it now because its `jti` (or signing-input hash) is already recorded.
-   * Read, never written: a dry run burns nothing. Only when valid.
+   * Whether its `jti` (or signing-input hash) is already recorded, so that step 9 would refuse it now.
+   * `true` comes with `valid: false` and reason `jti_replayed` (the token endpoint's answer for it),
+   * still with the verified `claims`/`header`/`keyId`. Read, never written: a dry run burns nothing.
+   * Present once steps 1–7 passed.
    */
   alreadyUsed?: boolean;
   /** What this dry run did not judge. */
@@ -55,7 +57,8 @@ export interface DryRunDeps {
  * Steps 1–6 run as in the grant. Step 6's allowed-clients rule runs only when `clientId` is given.
  * Step 7 judges `scope` against the IdP's allowed scopes; the client's own scopes and the host model's
  * `validateScope` live in the host, so they are listed in `notChecked`. Step 8 (`resolveUser`) is the
- * host's hook too: not judged. Step 9 is reported, read-only, as `alreadyUsed`.
+ * host's hook too: not judged. Step 9 is looked at read-only: a recorded `jti` is refused as
+ * `jti_replayed` (with `alreadyUsed: true`), exactly as the token endpoint would refuse it.
  *
  * A refusal is an answer (`valid: false`), not an error; a database or key source that cannot answer
  * is thrown (503), since "unavailable" is not a verdict on the assertion.
@@ -85,8 +88,7 @@ export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: D
     checkScopePolicy(parseRequestedScope(input.scope), verified.idp.allowedScopes, null);
 
     const alreadyUsed = await deps.repository.isReplayRecorded({ tenantId: verified.idp.tenantId, idpName: verified.idp.name, replayKey: verified.replayKey }, now);
-    return {
-      valid: true,
+    const verifiedParts = {
       idp: { id: verified.idp.id, name: verified.idp.name },
       claims: verified.claims,
       header: verified.header,
@@ -94,6 +96,13 @@ export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: D
       alreadyUsed,
       notChecked,
     };
+    // A used assertion is refused by the token endpoint (step 9), so the dry run says so with the same
+    // reason: "valid, but already used" read as "fine" to someone asking why their request fails.
+    if (alreadyUsed) {
+      const replayed = new JwtBearerError('jti_replayed');
+      return { valid: false, reason: replayed.reason, description: replayed.description, ...verifiedParts };
+    }
+    return { valid: true, ...verifiedParts };
   } catch (error) {
     if (!(error instanceof JwtBearerError) || error.status >= 500) throw error;
     const result: DryRunResult = { valid: false, reason: error.reason, description: error.description, notChecked };

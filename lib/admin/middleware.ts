@@ -8,10 +8,25 @@ import { AdminError, adminErrorAnswer } from './errors';
  * only one version's `req`/`res` prototype has beyond `status`, `json`, `set`, `end`.
  */
 
-/** Admin answers hold configuration and (for applications) secrets: never cached by anyone. */
-export const noStore: RequestHandler = (_req, res, next) => {
-  res.set('Cache-Control', 'no-store');
-  res.set('Pragma', 'no-cache');
+/**
+ * The headers of every admin answer, errors and 401s included. Admin answers hold configuration and
+ * (for applications) secrets: never cached by anyone. They are JSON, never a document: nothing may
+ * run or load in them, frame them (clickjacking of a console that shows them) or sniff them into
+ * another type, and no `Referer` carries an admin URL elsewhere.
+ */
+export const ADMIN_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/** Sets {@link ADMIN_SECURITY_HEADERS} before anything can fail. */
+export const adminHeaders: RequestHandler = (_req, res, next) => {
+  res.set(ADMIN_SECURITY_HEADERS);
   next();
 };
 

@@ -8,7 +8,7 @@ import type { AdminAuthorizer } from './authorize';
 import { parseCertificateInput, parseCertificateList } from './certificate-input';
 import { dryRunAssertion } from './dry-run';
 import { AdminError, NOT_FOUND_IDP } from './errors';
-import { asyncHandler, errorHandler, jsonBody, methodNotAllowed, noStore, requireAuthorization } from './middleware';
+import { asyncHandler, errorHandler, jsonBody, methodNotAllowed, adminHeaders, requireAuthorization } from './middleware';
 import { AdminRepository, type IdentityProviderFields } from './repository';
 import {
   addAliasBody,
@@ -36,6 +36,8 @@ export interface AdminAnswer {
  */
 export interface ApplicationService {
   create(tenant: Tenant, body: unknown): Promise<AdminAnswer>;
+  /** `GET /applications` (the tenant's applications, never a secret); absent: only POST is served. */
+  list?(tenant: Tenant): Promise<AdminAnswer>;
 }
 
 /** Options of {@link createAdminRouter}. */
@@ -80,7 +82,7 @@ export const DEFAULT_ADMIN_BODY_LIMIT = 256 * 1024;
  * | `DELETE /identity-providers/:id/aliases/:alias` (URL-encoded) | 204 |
  * | `GET /issued-tokens?idp=&sub=&clientId=&limit=` | 200 audit rows, newest first (limit default 100, at most 1000) |
  * | `POST /assertions/validate {assertion, clientId?, scope?}` | 200 `{valid, reason?, idp?, claims?, …}` (records nothing) |
- * | `POST /applications` | whatever {@link AdminRouterOptions.applications} answers |
+ * | `POST /applications`, `GET /applications` | whatever {@link AdminRouterOptions.applications} answers |
  *
  * Rules:
  * - every request first passes `authorize` (else 401 `unauthorized`, `WWW-Authenticate: Bearer`);
@@ -112,7 +114,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   const getVerifier = () => (verifier ??= createAssertionVerifier());
 
   const router = express.Router();
-  router.use(noStore, requireAuthorization(options.authorize));
+  router.use(adminHeaders, requireAuthorization(options.authorize));
 
   /** The tenant of `?tenantDomain=` (validated by the route's query schema). */
   async function tenantOf(query: { tenantDomain?: string }): Promise<Tenant> {
@@ -297,20 +299,31 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
 
   const { applications } = options;
   if (applications) {
-    router
-      .route('/applications')
+    const hostAnswer = (res: Response, answer: AdminAnswer) => {
+      if (!answer || !Number.isInteger(answer.status) || answer.status < 200 || answer.status > 599) {
+        throw new Error('applications.create() and list() must resolve to { status: <integer 200-599>, body }.');
+      }
+      res.status(answer.status).json(answer.body);
+    };
+    const route = router.route('/applications');
+    const { list } = applications;
+    if (list) {
+      route.get(
+        asyncHandler(async (req, res) => {
+          const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+          hostAnswer(res, await list.call(applications, tenant));
+        }),
+      );
+    }
+    route
       .post(
         body,
         asyncHandler(async (req, res) => {
           const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
-          const answer = await applications.create(tenant, req.body);
-          if (!answer || !Number.isInteger(answer.status) || answer.status < 200 || answer.status > 599) {
-            throw new Error('applications.create() must resolve to { status: <integer 200-599>, body }.');
-          }
-          res.status(answer.status).json(answer.body);
+          hostAnswer(res, await applications.create(tenant, req.body));
         }),
       )
-      .all(methodNotAllowed(['POST']));
+      .all(methodNotAllowed(list ? ['GET', 'POST'] : ['POST']));
   }
 
   // Everything else under the mount point is ours to answer: JSON, not the host's HTML 404.
@@ -348,8 +361,8 @@ function validateOptions(options: AdminRouterOptions): void {
     }
     if (!ok) throw new ConfigurationError(`createAdminRouter: options.tokenEndpointUrl must be an absolute URL; got ${JSON.stringify(tokenEndpointUrl)}.`);
   }
-  if (applications !== undefined && typeof applications?.create !== 'function') {
-    throw new ConfigurationError('createAdminRouter: options.applications must be { create(tenant, body): Promise<{ status, body }> }.');
+  if (applications !== undefined && (typeof applications?.create !== 'function' || (applications.list !== undefined && typeof applications.list !== 'function'))) {
+    throw new ConfigurationError('createAdminRouter: options.applications must be { create(tenant, body): Promise<{ status, body }>, list?(tenant) }.');
   }
   if (bodyLimitBytes !== undefined && (!Number.isSafeInteger(bodyLimitBytes) || bodyLimitBytes < 1024 || bodyLimitBytes > 16 * 1024 * 1024)) {
     throw new ConfigurationError(`createAdminRouter: options.bodyLimitBytes must be an integer from 1024 to 16777216; got ${String(bodyLimitBytes)}.`);

@@ -159,6 +159,29 @@ describe('request bodies and error format', () => {
       expect(res.headers.pragma).toBe('no-cache');
     }
   });
+
+  it('sends the admin-surface security headers on every answer: 200, 201, 400, 401, 404, 405, 413, 415', async () => {
+    const answers = [
+      await fx.admin('get', '/tenants'),
+      await fx.admin('post', '/tenants').send({ domain: 'headers.example' }),
+      await fx.admin('post', '/tenants').send({ domain: '' }),
+      await request(fx.app).get('/admin/tenants'),
+      await request(fx.app).get('/admin/identity-providers').set('Authorization', 'Bearer wrong-token-of-some-length'),
+      await fx.admin('get', '/nothing'),
+      await fx.admin('put', '/identity-providers'),
+      await fx.admin('post', '/tenants').set('Content-Type', 'application/json').send(JSON.stringify({ domain: 'x'.repeat(300 * 1024) })),
+      await fx.admin('post', '/tenants').set('Content-Type', 'text/plain').send('domain=x'),
+    ];
+    expect(answers.map((res) => res.status)).toEqual([200, 201, 400, 401, 401, 404, 405, 413, 415]);
+    for (const res of answers) {
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(res.headers['cache-control']).toBe('no-store');
+    }
+  });
 });
 
 describe('POST /applications (host-provided)', () => {

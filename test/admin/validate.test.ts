@@ -52,12 +52,27 @@ describe('a valid assertion', () => {
     expect((await validate({ assertion })).body).toMatchObject({ valid: true, alreadyUsed: false });
   });
 
-  it('says alreadyUsed when the jti is recorded and unexpired (read-only look at step 9)', async () => {
-    const assertion = await sign({ jti: 'used-one' });
+  it('refuses a recorded, unexpired jti as jti_replayed, as the token endpoint would (read-only look at step 9)', async () => {
+    const claims = assertionClaims({ jti: 'used-one' });
+    const assertion = await signAssertion(key, claims);
     await fx.db.knex('jwt_bearer_used_assertions').insert({ tenant_id: await tenantIdOf(idpId), idp_name: TEST_ISSUER, jti: 'used-one', expires_at: new Date(Date.now() + 600_000) });
     try {
+      const before = await rowCounts();
       const res = await validate({ assertion });
-      expect(res.body).toMatchObject({ valid: true, alreadyUsed: true });
+      expect(res.status).toBe(200);
+      // Verified, so the claims are shown; but refused with the token endpoint's reason and sentence.
+      expect(res.body).toEqual({
+        valid: false,
+        reason: 'jti_replayed',
+        description: 'The assertion has already been used.',
+        idp: { id: idpId, name: TEST_ISSUER },
+        claims,
+        header: { alg: 'ES256', typ: 'JWT' },
+        keyId: expect.stringContaining(key.thumbprint),
+        alreadyUsed: true,
+        notChecked: ['allowed_clients', 'client_scopes', 'model_validate_scope', 'resolve_user'],
+      });
+      expect(await rowCounts()).toEqual(before);
       // An expired record does not count (the jti may be used again).
       await fx.db.knex('jwt_bearer_used_assertions').where({ idp_name: TEST_ISSUER, jti: 'used-one' }).update({ expires_at: new Date(Date.now() - 1000) });
       expect((await validate({ assertion })).body).toMatchObject({ valid: true, alreadyUsed: false });
