@@ -2,26 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Knex } from 'knex';
-import { AdminError } from '../admin/errors';
 import { validityAt } from '../certificates';
 import { openDatabase } from '../db/connect';
-import { migrate } from '../db/migrate';
-import { StoreUnavailableError } from '../errors';
-import { isUnavailable } from '../http/failure';
-import { KnexGrantStore } from '../store/knex-store';
 import { DEFAULT_TOKEN_ENDPOINT_URL, DEMO_ISSUER, demoFiles, type DemoClientFile } from './demo-files';
-import { CliError } from './errors';
-import {
-  addCertificate,
-  addIdentityProvider,
-  addTenant,
-  listIdentityProviders,
-  listTenants,
-  removeCertificate,
-  removeIdentityProvider,
-  type IdpSummary,
-} from './identity-providers';
+import { CliError, describeCliError, exitCodeOf } from './errors';
+import type { IdpSummary } from './identity-providers';
 import { mintAssertion } from './mint';
+import { runOperation, type OperationInput, type OperationName, type OperationResult } from './operations';
+import { findRunningServer } from './remote';
 
 export const JWT_BEARER_URN = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -53,28 +41,9 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode; // commander already printed the message
     const usesUrl = Boolean(program.opts().databaseUrl ?? ctx.env.DATABASE_URL);
-    ctx.stderr(`error: ${describe(error, usesUrl)}\n`);
-    return error instanceof CliError ? error.exitCode : 1;
+    ctx.stderr(`error: ${describeCliError(error, usesUrl).message}\n`);
+    return exitCodeOf(error);
   }
-}
-
-function describe(error: unknown, usesUrl: boolean): string {
-  if (error instanceof CliError || error instanceof AdminError) return error.message;
-  const code = driverCode(error);
-  if (code === '42P01') return 'The database has no oauth2-jwt-bearer tables yet: run `oauth2-jwt-bearer migrate` first.';
-  if (isUnavailable(error)) {
-    const where = usesUrl ? 'the database at --database-url/DATABASE_URL' : 'the embedded database';
-    return `Cannot reach ${where}${code ? ` (${code})` : ''}. Check that the database is running and the URL is right.`;
-  }
-  return (error as Error)?.message ?? String(error);
-}
-
-/** The driver's error code (SQLSTATE or errno), looking through wrappers such as StoreUnavailableError. */
-function driverCode(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && !(e instanceof StoreUnavailableError)) return e.code;
-  }
-  return undefined;
 }
 
 /** The commander program; exposed for tests and for `--help` generation. */
@@ -91,13 +60,28 @@ export function buildProgram(ctx: CliContext): Command {
   const globals = () => program.opts<{ databaseUrl?: string; dataDir?: string }>();
   const dataDir = () => resolve(ctx.cwd, globals().dataDir ?? ctx.env.DATA_DIR ?? '.data');
 
-  /** Opens the database for one command and closes it afterwards (unless injected). */
-  const withDatabase = async <T>(fn: (knex: Knex) => Promise<T>): Promise<T> => {
+  /**
+   * Runs one database operation. On the embedded database while an example server holds it, the
+   * server runs it (`server-bridge.ts`): one writer per data directory, and the server sees the change
+   * at once. Otherwise the CLI opens the database for this command and closes it afterwards (an
+   * injected opener's knex is left open).
+   */
+  const operate = async <K extends OperationName>(name: K, input: OperationInput<K>): Promise<OperationResult<K>> => {
     const databaseUrl = globals().databaseUrl ?? (ctx.env.DATABASE_URL || undefined);
     const injected = Boolean(ctx.openDatabase);
+    if (!databaseUrl && !injected) {
+      const server = await findRunningServer(dataDir());
+      if (server) {
+        const result = await server.run(name, input);
+        if (result !== 'unreachable') {
+          ctx.stderr(`(run by the example server on this data directory, process ${server.endpoint.pid})\n`);
+          return result;
+        }
+      }
+    }
     const knex = await (ctx.openDatabase ?? openDatabase)({ databaseUrl, dataDir: dataDir() });
     try {
-      return await fn(knex);
+      return await runOperation(knex, name, input);
     } finally {
       if (!injected) await knex.destroy();
     }
@@ -116,27 +100,23 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('migrate')
     .description("create or update the package's tables (safe to run again)")
-    .action(() =>
-      withDatabase(async (knex) => {
-        const applied = await migrate(knex);
-        out(applied.length > 0 ? `Migrated: ${applied.join(', ')}.` : 'Database is up to date.');
-      }),
-    );
+    .action(async () => {
+      const applied = await operate('migrate', {});
+      out(applied.length > 0 ? `Migrated: ${applied.join(', ')}.` : 'Database is up to date.');
+    });
 
   const tenant = sub('tenant').description('tenants (the default tenant is carbon.super)');
   tenant
     .command('add <domain>')
     .description('add a tenant (for ?tenantDomain=<domain>)')
-    .action((domain: string) =>
-      withDatabase(async (knex) => {
-        const { created } = await addTenant(knex, domain);
-        out(created ? `Tenant ${domain} added.` : `Tenant ${domain} already exists.`);
-      }),
-    );
+    .action(async (domain: string) => {
+      const { created } = await operate('tenant.add', { domain });
+      out(created ? `Tenant ${domain} added.` : `Tenant ${domain} already exists.`);
+    });
   tenant
     .command('list')
     .description('list tenants')
-    .action(() => withDatabase(async (knex) => (await listTenants(knex)).forEach((t) => out(t.domain))));
+    .action(async () => (await operate('tenant.list', {})).forEach((t) => out(t.domain)));
   program.addCommand(tenant);
 
   const idp = sub('idp').description('identity providers: the trusted issuers of assertions');
@@ -154,18 +134,16 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--json', 'print the result as JSON')
     .action(async (o: { name: string; cert: string[]; alias: string[]; tenant: string; displayName?: string; jwksUri?: string; algorithms?: string; requireJti: boolean; json?: boolean }) => {
       const certificates = await Promise.all(o.cert.map(readCert));
-      const created = await withDatabase((knex) =>
-        addIdentityProvider(knex, {
-          tenant: o.tenant,
-          name: o.name,
-          displayName: o.displayName,
-          certificates,
-          aliases: o.alias,
-          jwksUri: o.jwksUri,
-          algorithms: o.algorithms?.split(',').map((a) => a.trim()).filter(Boolean),
-          requireJti: o.requireJti,
-        }),
-      );
+      const created = await operate('idp.add', {
+        tenant: o.tenant,
+        name: o.name,
+        displayName: o.displayName,
+        certificates,
+        aliases: o.alias,
+        jwksUri: o.jwksUri,
+        algorithms: o.algorithms?.split(',').map((a) => a.trim()).filter(Boolean),
+        requireJti: o.requireJti,
+      });
       if (o.json) return out(JSON.stringify(created, null, 2));
       out(`Identity provider ${created.name} added to tenant ${created.tenant} (id ${created.id}).`);
       printIdp(out, created);
@@ -175,28 +153,24 @@ export function buildProgram(ctx: CliContext): Command {
     .description('list identity providers with their aliases and certificates')
     .option('--tenant <domain>', 'only this tenant')
     .option('--json', 'print JSON')
-    .action((o: { tenant?: string; json?: boolean }) =>
-      withDatabase(async (knex) => {
-        const idps = await listIdentityProviders(knex, o.tenant);
-        if (o.json) return out(JSON.stringify(idps, null, 2));
-        if (idps.length === 0) return out('No identity providers.');
-        for (const i of idps) {
-          out(`${i.name} (tenant ${i.tenant}, ${i.enabled ? 'enabled' : 'disabled'}, id ${i.id})`);
-          printIdp(out, i);
-        }
-      }),
-    );
+    .action(async (o: { tenant?: string; json?: boolean }) => {
+      const idps = await operate('idp.list', { tenant: o.tenant });
+      if (o.json) return out(JSON.stringify(idps, null, 2));
+      if (idps.length === 0) return out('No identity providers.');
+      for (const i of idps) {
+        out(`${i.name} (tenant ${i.tenant}, ${i.enabled ? 'enabled' : 'disabled'}, id ${i.id})`);
+        printIdp(out, i);
+      }
+    });
   idp
     .command('remove')
     .description('delete an identity provider (its refresh tokens stop working)')
     .requiredOption('--name <issuer>', 'identity provider name')
     .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
-    .action((o: { name: string; tenant: string }) =>
-      withDatabase(async (knex) => {
-        await removeIdentityProvider(knex, o);
-        out(`Identity provider ${o.name} removed from tenant ${o.tenant}.`);
-      }),
-    );
+    .action(async (o: { name: string; tenant: string }) => {
+      await operate('idp.remove', { tenant: o.tenant, name: o.name });
+      out(`Identity provider ${o.name} removed from tenant ${o.tenant}.`);
+    });
 
   const cert = sub('cert').description("an identity provider's certificates");
   cert
@@ -208,7 +182,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
     .action(async (o: { name: string; cert: string; kid?: string; tenant: string }) => {
       const file = await readCert(o.cert);
-      const added = await withDatabase((knex) => addCertificate(knex, { tenant: o.tenant, name: o.name, kid: o.kid, ...file }));
+      const added = await operate('cert.add', { tenant: o.tenant, name: o.name, kid: o.kid, ...file });
       out(`Certificate ${added.thumbprint} added to ${o.name} (${added.subject}, valid ${iso(added.notBefore)} to ${iso(added.notAfter)}).`);
     });
   cert
@@ -217,12 +191,10 @@ export function buildProgram(ctx: CliContext): Command {
     .requiredOption('--name <issuer>', 'identity provider name')
     .requiredOption('--thumbprint <thumbprint>', 'certificate thumbprint or id, as `idp list` shows')
     .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
-    .action((o: { name: string; thumbprint: string; tenant: string }) =>
-      withDatabase(async (knex) => {
-        await removeCertificate(knex, { tenant: o.tenant, name: o.name, certificate: o.thumbprint });
-        out(`Certificate ${o.thumbprint} removed from ${o.name}.`);
-      }),
-    );
+    .action(async (o: { name: string; thumbprint: string; tenant: string }) => {
+      await operate('cert.remove', { tenant: o.tenant, name: o.name, certificate: o.thumbprint });
+      out(`Certificate ${o.thumbprint} removed from ${o.name}.`);
+    });
   idp.addCommand(cert);
   program.addCommand(idp);
 
@@ -274,12 +246,10 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('prune')
     .description('delete replay records of assertions that have expired')
-    .action(() =>
-      withDatabase(async (knex) => {
-        const count = await new KnexGrantStore(knex).pruneUsedAssertions(new Date());
-        out(`Pruned ${count} expired replay record${count === 1 ? '' : 's'}.`);
-      }),
-    );
+    .action(async () => {
+      const count = await operate('prune', {});
+      out(`Pruned ${count} expired replay record${count === 1 ? '' : 's'}.`);
+    });
 
   return program;
 }
