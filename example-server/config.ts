@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 /**
@@ -24,6 +25,14 @@ export interface ServerConfig {
   demo: boolean;
   /** `LOG_LEVEL` (default info): pino level. */
   logLevel: string;
+  /**
+   * `WORKERS`: server processes sharing the port (node:cluster). Default: the CPU count
+   * (`os.availableParallelism()`) with `DATABASE_URL`, 1 with the embedded database, which lives in
+   * one process. 1 runs in-process, without a cluster primary.
+   */
+  workers: number;
+  /** `PRUNE_INTERVAL_SECONDS` (default 300; 0 = off): how often expired replay records are deleted. */
+  pruneIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -35,6 +44,8 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOOPBACK_OR_ANY = new Set(['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::']);
+const MAX_WORKERS = 256;
+const MAX_PRUNE_INTERVAL_SECONDS = 86_400;
 
 /**
  * Reads and validates the environment. Throws {@link ConfigError} listing every problem at once.
@@ -42,7 +53,7 @@ const LOOPBACK_OR_ANY = new Set(['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::
  * @example
  * const config = loadConfig(process.env); // PORT=9443, TLS on, PGlite under ./.data …
  */
-export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerConfig {
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd(), cpus = availableParallelism()): ServerConfig {
   const problems: string[] = [];
   const value = (name: string) => {
     const v = env[name];
@@ -106,8 +117,28 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
   const logLevel = (value('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(logLevel)}.`);
 
+  let workers = databaseUrl === undefined ? 1 : Math.min(Math.max(1, cpus), MAX_WORKERS);
+  const rawWorkers = value('WORKERS');
+  if (rawWorkers !== undefined) {
+    if (!/^\d+$/.test(rawWorkers) || Number(rawWorkers) < 1 || Number(rawWorkers) > MAX_WORKERS) {
+      problems.push(`WORKERS must be a whole number from 1 to ${MAX_WORKERS}; got ${JSON.stringify(rawWorkers)}.`);
+    } else if (Number(rawWorkers) > 1 && databaseUrl === undefined) {
+      problems.push(
+        `WORKERS=${rawWorkers} needs DATABASE_URL: the embedded database (PGlite) runs inside one process and cannot be shared by several workers. Set DATABASE_URL to a PostgreSQL database, or WORKERS=1.`,
+      );
+    } else workers = Number(rawWorkers);
+  }
+
+  let pruneIntervalSeconds = 300;
+  const rawPrune = value('PRUNE_INTERVAL_SECONDS');
+  if (rawPrune !== undefined) {
+    if (!/^\d+$/.test(rawPrune) || Number(rawPrune) > MAX_PRUNE_INTERVAL_SECONDS) {
+      problems.push(`PRUNE_INTERVAL_SECONDS must be a whole number of seconds from 0 (off) to ${MAX_PRUNE_INTERVAL_SECONDS}; got ${JSON.stringify(rawPrune)}.`);
+    } else pruneIntervalSeconds = Number(rawPrune);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { port, host, tls, databaseUrl, dataDir, adminToken, tokenEndpointUrl, demo, logLevel };
+  return { port, host, tls, databaseUrl, dataDir, adminToken, tokenEndpointUrl, demo, logLevel, workers, pruneIntervalSeconds };
 }
 
 function onOff(raw: string | undefined, name: string, fallback: boolean, problems: string[]): boolean {

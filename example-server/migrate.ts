@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { withMigrationLock } from '../lib/db/migrate';
 import * as initial from './migrations/001_example_initial';
 import * as changeFeed from './migrations/002_example_change_feed';
 
@@ -21,9 +22,12 @@ const source: Knex.MigrationSource<string> = {
 
 const CONFIG: Knex.MigratorConfig = { migrationSource: source, tableName: 'example_migrations' };
 
-/** Applies the example server's pending migrations; returns the names applied now. */
+/**
+ * Applies the example server's pending migrations; returns the names applied now. Under the package's
+ * migration lock, so instances started together on an empty database do not race to create the tables.
+ */
 export async function migrateExample(knex: Knex): Promise<string[]> {
-  const [, applied] = await knex.migrate.latest(CONFIG);
+  const [, applied] = await withMigrationLock(knex, () => knex.migrate.latest(CONFIG));
   return applied as string[];
 }
 

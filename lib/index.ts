@@ -15,7 +15,7 @@ export type { JwksKeySourceOptions, KeySource } from './keys';
 export type { AssertionVerifier } from './verifier';
 export { openDatabase, isPglite, DataDirLockedError, DATABASE_DEFAULTS } from './db/connect';
 export type { DatabaseOptions } from './db/connect';
-export { migrate, rollback, migrationStatus, MIGRATIONS_TABLE } from './db/migrate';
+export { migrate, rollback, migrationStatus, withMigrationLock, MIGRATIONS_TABLE } from './db/migrate';
 export { KnexGrantStore } from './store/knex-store';
 export type { KnexGrantStoreOptions } from './store/knex-store';
 export type { GrantStore, IssuanceInput, PruneOptions, RefreshOrigin, ReplayKey } from './store/types';

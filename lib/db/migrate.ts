@@ -83,6 +83,20 @@ export async function migrationStatus(knex: Knex): Promise<MigrationStatus> {
   return { applied, pending: MIGRATIONS.map(([name]) => name).filter((name) => !applied.includes(name)) };
 }
 
+/**
+ * Runs `work` under the same exclusion as {@link migrate}: on PostgreSQL a session advisory lock (so one
+ * process at a time, whichever runs it), on PGlite one at a time in this process. For a host's own
+ * migrations that must not race between instances starting together, e.g. `knex.migrate.latest()` of
+ * tables that reference ours.
+ *
+ * @example
+ * await migrate(knex);
+ * await withMigrationLock(knex, () => knex.migrate.latest({ tableName: 'my_migrations' }));
+ */
+export function withMigrationLock<T>(knex: Knex, work: () => Promise<T>, options: MigrateOptions = {}): Promise<T> {
+  return exclusively(knex, options, work);
+}
+
 // One migration at a time per knex within this process: on PGlite's single connection a second
 // concurrent migrator would otherwise wait out its acquire timeout behind the first's transaction.
 const running = new WeakMap<object, Promise<unknown>>();

@@ -2,101 +2,30 @@
  * The README's start command for real: `npm start` with TLS on, DEMO on, a temporary DATA_DIR and a
  * free port, then the seed page's curl command exactly as printed, against the running process.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort, logLines, ROOT, spawnServer, stopServer, waitFor, type ServerProcess } from '../helpers/server-process';
 
-const ROOT = resolve(__dirname, '..', '..');
 const run = promisify(execFile);
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
-interface Started {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves when every process of the tree has closed its end of stdout/stderr. */
-  closed: Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 /** `npm start` in its own process group, so the whole tree (npm → tsx → node) can be stopped. */
-function npmStart(env: Record<string, string>): Started {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  delete childEnv.DATABASE_URL;
-  delete childEnv.ADMIN_TOKEN;
-  delete childEnv.TOKEN_ENDPOINT_URL;
-  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const closed = new Promise<void>((r) => child.once('close', () => r()));
-  return { child, stdout: () => out, stderr: () => err, closed };
-}
-
-async function waitFor(what: string, predicate: () => boolean, started: Started, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (started.child.exitCode !== null) throw new Error(`server exited (${started.child.exitCode}) before ${what}:\n${started.stderr()}\n${started.stdout()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${started.stderr()}\n${started.stdout()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/**
- * SIGTERM to the process group (npm, its shell, tsx, the server), as a terminal's Ctrl-C would send
- * SIGINT to all of them; resolves once the whole tree is gone. Should anything outlive 20 s, the group
- * is killed. Whether the server shut down cleanly shows in its last log line.
- */
-async function stop(started: Started): Promise<void> {
-  const pid = started.child.pid!;
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, name);
-    } catch {
-      // already gone
-    }
-  };
-  signal('SIGTERM');
-  const timer = setTimeout(() => signal('SIGKILL'), 20_000);
-  try {
-    await started.closed;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function logLines(text: string): Array<Record<string, any>> {
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
-}
+const npmStart = (env: Record<string, string>): ServerProcess => spawnServer(env, { via: 'npm' });
 
 describe('npm start (TLS on, DEMO on) and the seed curl command', () => {
   let dataDir: string;
   let port: number;
-  let server: Started | undefined;
+  let server: ServerProcess | undefined;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'jwt-bearer-start-'));
     port = await freePort();
   });
   afterAll(async () => {
-    if (server) await stop(server);
+    if (server) await stopServer(server);
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -149,7 +78,7 @@ describe('npm start (TLS on, DEMO on) and the seed curl command', () => {
     expect(server.stdout()).not.toContain(token);
     expect(server.stdout()).not.toContain(assertion);
 
-    await stop(server);
+    await stopServer(server);
     expect(logLines(server.stdout()).at(-1)).toMatchObject({ event: 'stopped' });
     server = undefined;
   }, 150_000);
@@ -162,7 +91,7 @@ describe('npm start (TLS on, DEMO on) and the seed curl command', () => {
     const minted = await run('node', [join(ROOT, 'bin', 'oauth2-jwt-bearer.js'), 'mint', '--data-dir', dataDir, '--curl'], { cwd: ROOT });
     const again = await run('bash', ['-c', minted.stdout.trim()]);
     expect(again.stdout).toMatch(/^HTTP\/1\.1 200 OK\r$/m);
-    await stop(server);
+    await stopServer(server);
     expect(logLines(server.stdout()).at(-1)).toMatchObject({ event: 'stopped' });
     server = undefined;
   }, 150_000);
