@@ -10,6 +10,7 @@ import { tokenEndpoint, type TokenOutcome } from '../lib/http/token-endpoint';
 import { KnexGrantStore } from '../lib/store/knex-store';
 import { createAssertionVerifier } from '../lib/verifier';
 import { createApplicationService } from './applications';
+import { consoleRoute } from './console/route';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
 import { createExampleModel } from './model';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps) {
       onError: (error, req) => logger.error({ err: error, method: req.method, path: req.originalUrl.split('?')[0] }, 'admin request failed'),
     }),
   );
+  app.use('/console', consoleRoute({ tokenEndpointUrl, onError: (error) => logger.error({ err: error }, 'console bundle failed') }));
   app.get('/healthz', healthRoute({ knex }));
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
