@@ -42,6 +42,16 @@ async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: num
   return Date.now() - started;
 }
 
+/**
+ * Waits until every notification of writes made so far has reached the feed: notifications arrive in
+ * commit order, so once one sent now has arrived, the earlier ones have too.
+ */
+async function settle(): Promise<void> {
+  const before = feed.generation;
+  await db.knex.raw("select pg_notify('jwt_bearer_config', 'test-barrier')");
+  await until(() => feed.generation > before, 2000);
+}
+
 const idpReads = () => statements.filter((sql) => sql.includes('from jwt_bearer_identity_providers i')).length;
 
 it('is one change feed per knex, trusted once it listens', () => {
@@ -50,7 +60,8 @@ it('is one change feed per knex, trusted once it listens', () => {
 });
 
 it('serves a tenant and an IdP from memory after the first read', async () => {
-  await until(async () => (await store.findIdentityProvider(tenantId, 'cached'))?.aliases.length === 1, 2000);
+  await settle();
+  expect((await store.findIdentityProvider(tenantId, 'cached'))?.aliases).toEqual(['aud-1']);
   await store.findTenant('carbon.super');
   statements = [];
   for (let i = 0; i < 5; i++) {
@@ -61,6 +72,8 @@ it('serves a tenant and an IdP from memory after the first read', async () => {
 });
 
 it('caches unknown names too, until the configuration changes', async () => {
+  await settle();
+  statements = [];
   expect(await store.findIdentityProvider(tenantId, 'not-yet')).toBeNull();
   expect(await store.findIdentityProvider(tenantId, 'not-yet')).toBeNull();
   expect(idpReads()).toBe(1);
@@ -74,6 +87,7 @@ it('reads a lookup once however many ask for it at the same time', async () => {
   // Another change empties the cache; then 20 requests ask at once.
   await seedIdp(db.knex, { name: 'unrelated' });
   await until(async () => (await store.findIdentityProvider(tenantId, 'unrelated')) !== null, 1000);
+  await settle();
   statements = [];
   const answers = await Promise.all(Array.from({ length: 20 }, () => store.findIdentityProvider(tenantId, 'popular')));
   expect(answers.map((a) => a?.aliases)).toEqual(Array.from({ length: 20 }, () => ['aud-p']));

@@ -238,7 +238,10 @@ type App = ReturnType<typeof buildHostApp>['app'];
   it('no token was ever issued without its audit row and replay record', async () => {
     expect(served.length).toBeGreaterThanOrEqual(10);
     const rows = await knex('jwt_bearer_issued_tokens').select('access_token_sha256', 'jti', 'idp_id');
-    expect(rows).toHaveLength(served.length);
+    // There may be more rows than tokens served: a replay write that the frozen server committed after
+    // SIGCONT, when the client had already given up and answered 503 (a commit whose acknowledgement was
+    // lost). That spends the assertion without handing out a token — never the other way round.
+    expect(rows.length).toBeGreaterThanOrEqual(served.length);
     const hashes = new Set(rows.map((r: { access_token_sha256: string }) => r.access_token_sha256));
     for (const token of served) expect(hashes.has(sha256(token))).toBe(true);
     expect(await tokensWithoutReplayRecord(knex)).toBe(0);
