@@ -47,9 +47,17 @@ async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: num
  * commit order, so once one sent now has arrived, the earlier ones have too.
  */
 async function settle(): Promise<void> {
-  const before = feed.generation;
-  await db.knex.raw("select pg_notify('jwt_bearer_config', 'test-barrier')");
-  await until(() => feed.generation > before, 2000);
+  const token = `test-barrier-${Math.random().toString(36).slice(2)}`;
+  let arrived = false;
+  const off = feed.subscribe((table) => {
+    if (table === token) arrived = true;
+  });
+  try {
+    await db.knex.raw('select pg_notify(?, ?)', ['jwt_bearer_config', token]);
+    await until(() => arrived, 2000);
+  } finally {
+    off();
+  }
 }
 
 const idpReads = () => statements.filter((sql) => sql.includes('from jwt_bearer_identity_providers i')).length;
