@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { StoreUnavailableError } from '../errors';
+import { changeFeedFor } from '../cache/change-feed';
 import { KnexGrantStore } from '../store/knex-store';
 import { toDate, toIssuedTokenRecord, type IssuedTokenRow } from '../store/rows';
 import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, Tenant } from '../types';
@@ -24,7 +25,19 @@ export class AdminRepository {
   private readonly store: KnexGrantStore;
 
   constructor(private readonly knex: Knex) {
-    this.store = new KnexGrantStore(knex);
+    // Uncached: what the admin API shows (and its dry run judges) is the database as it is now.
+    this.store = new KnexGrantStore(knex, { cache: false });
+  }
+
+  /**
+   * A write, then this process's configuration caches forgotten at once: the database's notification
+   * does that on every instance within milliseconds, but a client that writes through this admin API
+   * and asks this instance's token endpoint next must not find the old configuration even for that long.
+   */
+  private async write<T>(call: () => Promise<T>): Promise<T> {
+    const result = await guard(call);
+    changeFeedFor(this.knex).invalidate();
+    return result;
   }
 
   // ---- tenants ------------------------------------------------------------------------------------
@@ -34,7 +47,7 @@ export class AdminRepository {
   }
 
   async createTenant(domain: string): Promise<TenantView> {
-    return guard(async () => {
+    return this.write(async () => {
       const [row] = await uniqueOr(
         this.knex('jwt_bearer_tenants').insert({ domain }).returning(['id', 'domain', 'created_at']),
         () => new AdminError('conflict', `The tenant ${JSON.stringify(domain)} already exists.`, { field: 'domain' }),
@@ -67,7 +80,7 @@ export class AdminRepository {
 
   /** The IdP, its certificates and its aliases in one transaction: a refused part leaves nothing behind. */
   async createIdentityProvider(tenantId: string, input: NewIdentityProvider): Promise<IdentityProviderRecord> {
-    return guard(() =>
+    return this.write(() =>
       this.knex.transaction(async (trx) => {
         const [row] = await uniqueOr(
           trx('jwt_bearer_identity_providers').insert({ tenant_id: tenantId, ...toColumns(input.fields) }).returning('id'),
@@ -86,7 +99,7 @@ export class AdminRepository {
    */
   async updateIdentityProvider(tenantId: string, id: string, patch: IdentityProviderPatch): Promise<IdentityProviderRecord | null> {
     if (!isUuid(id)) return null;
-    return guard(() =>
+    return this.write(() =>
       this.knex.transaction(async (trx) => {
         if (!(await lockIdentityProvider(trx, tenantId, id))) return null;
         const columns = toColumns(patch.fields);
@@ -104,7 +117,7 @@ export class AdminRepository {
   /** Deletes the IdP (its certificates, aliases and replay records cascade; audit rows keep its name). */
   async deleteIdentityProvider(tenantId: string, id: string): Promise<boolean> {
     if (!isUuid(id)) return false;
-    return guard(async () => {
+    return this.write(async () => {
       const rows = await this.knex('jwt_bearer_identity_providers').where({ id, tenant_id: tenantId }).delete().returning('id');
       return rows.length > 0;
     });
@@ -115,7 +128,7 @@ export class AdminRepository {
   /** Adds a certificate; `null` when the IdP is not in the tenant; 409 when it already has this thumbprint. */
   async addCertificate(tenantId: string, idpId: string, cert: NewCertificate): Promise<CertificateRecord | null> {
     if (!isUuid(idpId)) return null;
-    return guard(() =>
+    return this.write(() =>
       this.knex.transaction(async (trx) => {
         if (!(await lockIdentityProvider(trx, tenantId, idpId))) return null;
         const [inserted] = await insertCertificates(trx, idpId, [cert]);
@@ -128,7 +141,7 @@ export class AdminRepository {
   /** Removes a certificate of the tenant's IdP. */
   async removeCertificate(tenantId: string, idpId: string, certificateId: string): Promise<RemoveOutcome> {
     if (!isUuid(idpId)) return 'idp_not_found';
-    return guard(() =>
+    return this.write(() =>
       this.knex.transaction(async (trx) => {
         if (!(await lockIdentityProvider(trx, tenantId, idpId))) return 'idp_not_found';
         if (!isUuid(certificateId)) return 'not_found';
@@ -143,7 +156,7 @@ export class AdminRepository {
   /** Adds an alias; `null` when the IdP is not in the tenant; 409 when the IdP already has it. */
   async addAlias(tenantId: string, idpId: string, alias: string): Promise<{ alias: string; createdAt: Date } | null> {
     if (!isUuid(idpId)) return null;
-    return guard(() =>
+    return this.write(() =>
       this.knex.transaction(async (trx) => {
         if (!(await lockIdentityProvider(trx, tenantId, idpId))) return null;
         const [row] = await uniqueOr(
@@ -159,7 +172,7 @@ export class AdminRepository {
   /** Removes an alias of the tenant's IdP. */
   async removeAlias(tenantId: string, idpId: string, alias: string): Promise<RemoveOutcome> {
     if (!isUuid(idpId)) return 'idp_not_found';
-    return guard(() =>
+    return this.write(() =>
       this.knex.transaction(async (trx) => {
         if (!(await lockIdentityProvider(trx, tenantId, idpId))) return 'idp_not_found';
         // A NUL cannot be stored, so it names no alias (and must not reach Postgres as a 22021 error).

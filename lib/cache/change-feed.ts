@@ -37,6 +37,11 @@ export interface ChangeFeed {
    * regained (everything may have changed). Starts the feed if it is not running. Returns the unsubscriber.
    */
   subscribe(listener: (table: string | null) => void): () => void;
+  /**
+   * Tells every cache on this feed to forget everything now, without waiting for the database's
+   * notification: for a process that has just committed a configuration change itself.
+   */
+  invalidate(): void;
   /** Stops listening; the feed is untrusted from then on. Idempotent. */
   close(): Promise<void>;
 }
@@ -87,6 +92,10 @@ abstract class BaseFeed implements ChangeFeed {
     this.#listeners.add(listener);
     this.start();
     return () => void this.#listeners.delete(listener);
+  }
+
+  invalidate(): void {
+    this.changed(null);
   }
 
   abstract close(): Promise<void>;

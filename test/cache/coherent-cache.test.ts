@@ -21,6 +21,9 @@ class ManualFeed implements ChangeFeed {
     this.trusted = trusted;
     this.notify(null);
   }
+  invalidate() {
+    this.notify(null);
+  }
   async close() {}
 }
 
@@ -62,6 +65,12 @@ it('empties itself on a notification of its tables, not of others', async () => 
   expect(await cache.get('k', load('v2'))).toBe('v1');
   feed.notify('t');
   expect(await cache.get('k', load('v3'))).toBe('v3');
+});
+
+it('forgets everything when told to (a write this process made), whatever the tables', async () => {
+  await cache.get('k', load('v1'));
+  feed.invalidate();
+  expect(await cache.get('k', load('v2'))).toBe('v2');
 });
 
 it('does not keep an answer whose read straddled a change', async () => {

@@ -115,6 +115,16 @@ it.each([
   expect(ms).toBeLessThan(1000);
 });
 
+it('sees a change this process made at once when the feed is told (what the admin API does after a write)', async () => {
+  const name = `own-write-${Math.random().toString(36).slice(2)}`;
+  const id = await seedIdp(db.knex, { name });
+  await settle();
+  expect((await store.findIdentityProvider(tenantId, name))?.enabled).toBe(true);
+  await db.knex('jwt_bearer_identity_providers').where({ id }).update({ enabled: false });
+  feed.invalidate();
+  expect((await store.findIdentityProvider(tenantId, name))?.enabled).toBe(false);
+});
+
 it('sees a change made through another knex (another process, a CLI) within a second', async () => {
   if (db.mode !== 'postgres') return; // one PGlite instance has one writer: this process
   const other = await openDatabase({ databaseUrl: (db.knex.client.config.connection as { connectionString: string }).connectionString });

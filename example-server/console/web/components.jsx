@@ -8,11 +8,10 @@ function describedBy(id, hint, error) {
   return [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
 }
 
-function FieldShell({ id, label, hint, error, children }) {
+/** A field's hint and error, with the ids its input's aria-describedby points at. */
+function FieldNotes({ id, hint, error }) {
   return (
-    <div class={`field${error ? ' has-error' : ''}`}>
-      <label for={id}>{label}</label>
-      {children}
+    <>
       {hint && (
         <p class="hint" id={`${id}-hint`}>
           {hint}
@@ -23,6 +22,16 @@ function FieldShell({ id, label, hint, error, children }) {
           {error}
         </p>
       )}
+    </>
+  );
+}
+
+function FieldShell({ id, label, hint, error, children }) {
+  return (
+    <div class={`field${error ? ' has-error' : ''}`}>
+      <label for={id}>{label}</label>
+      {children}
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
   );
 }
@@ -98,16 +107,7 @@ export function Checkbox({ id, label, checked, onChange, hint, error }) {
     <div class={`field checkbox${error ? ' has-error' : ''}`}>
       <input id={id} name={id} type="checkbox" checked={checked} onChange={(e) => onChange(e.currentTarget.checked)} aria-describedby={describedBy(id, hint, error)} />
       <label for={id}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
   );
 }

@@ -1,30 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
 /**
  * Fresh Postgres databases for the benchmark, created from (and dropped through) the admin URL, so that
- * every figure starts from the same empty schema and a run leaves nothing behind.
+ * every figure starts from the same empty schema and a run leaves nothing behind: the test suite's own.
  */
-export interface BenchDatabase {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
-
-export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
-  // Lower case, digits and underscores only: safe to quote.
-  const name = `jwtb_bench_${process.pid}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  await withClient(adminUrl, (c) => c.query(`create database "${name}"`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  let dropped: Promise<void> | undefined;
-  return {
-    name,
-    url: url.toString(),
-    // FORCE (PostgreSQL 13+) ends the sessions of a server that did not stop cleanly.
-    drop: () => (dropped ??= withClient(adminUrl, async (c) => void (await c.query(`drop database if exists "${name}" with (force)`)))),
-  };
-}
+export { createBlankPostgresDatabase as createBenchDatabase, type BlankPostgresDatabase as BenchDatabase } from '../../helpers/database';
 
 export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
