@@ -88,7 +88,7 @@ export class AdminRepository {
         );
         await insertCertificates(trx, row.id, input.certificates);
         await insertAliases(trx, row.id, input.aliases);
-        return (await new KnexGrantStore(trx).getIdentityProviderById(tenantId, row.id))!;
+        return (await new KnexGrantStore(trx, { cache: false }).getIdentityProviderById(tenantId, row.id))!;
       }),
     );
   }
@@ -109,7 +109,7 @@ export class AdminRepository {
         );
         if (patch.certificates) await replaceCertificates(trx, id, patch.certificates);
         if (patch.aliases) await replaceAliases(trx, id, patch.aliases);
-        return new KnexGrantStore(trx).getIdentityProviderById(tenantId, id);
+        return new KnexGrantStore(trx, { cache: false }).getIdentityProviderById(tenantId, id);
       }),
     );
   }

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { Client, type ClientConfig } from 'pg';
 import { pgliteOf } from '../db/pglite';
-import { CONFIG_CHANNEL } from '../../migrations/002_replay_namespace_and_change_feed';
+import { CONFIG_CHANNEL, CONFIG_TABLES } from '../../migrations/002_replay_namespace_and_change_feed';
 
-export { CONFIG_CHANNEL };
+export { CONFIG_CHANNEL, CONFIG_TABLES };
 
 /** How a {@link ChangeFeed} watches its connection. All in milliseconds. */
 export interface ChangeFeedOptions {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { CoherentCache } from '../cache/coherent-cache';
-import { changeFeedFor } from '../cache/change-feed';
+import { CONFIG_TABLES, changeFeedFor } from '../cache/change-feed';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
 import type { IdentityProviderRecord, Tenant } from '../types';
 import {
@@ -55,9 +55,6 @@ const RECORD_ISSUANCES: NamedStatement = {
            join replay r on r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
          returning id, access_token_sha256`,
 };
-
-/** The configuration tables whose change empties the tenant and IdP cache. */
-const CONFIG_TABLES = ['jwt_bearer_tenants', 'jwt_bearer_identity_providers', 'jwt_bearer_idp_aliases', 'jwt_bearer_idp_certificates'];
 
 /**
  * The {@link GrantStore} on PostgreSQL or PGlite through knex (tables of the package's migrations).
