@@ -7,7 +7,7 @@ import {
 } from 'oauth2-jwt-bearer';
 import { yourModel } from './model.js'; // your existing model: getClient, saveToken, getAccessToken, …
 
-const knex = await openDatabase({ databaseUrl: process.env.DATABASE_URL }); // no URL: embedded PGlite in ./.data
+const knex = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: '.data' }); // no URL: embedded PGlite in ./.data
 await migrate(knex);                       // our own migrations table: jwt_bearer_migrations
 const store = new KnexGrantStore(knex);
 

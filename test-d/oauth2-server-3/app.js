@@ -8,7 +8,7 @@ const {
 const { yourModel } = require('./model'); // your existing model
 
 async function createApp() {
-  const knex = await openDatabase({ databaseUrl: process.env.DATABASE_URL });
+  const knex = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: '.data' });
   await migrate(knex);
   const store = new KnexGrantStore(knex);
 
