@@ -120,6 +120,23 @@ describe.each(FIXTURE_APPS)('fixture app $name with the packed tarball', (fixtur
     expect(JSON.parse(stdout)).toEqual({ expressLoaded: false, sameGrant: true, sameError: true, esmNames: true, admin: true });
   });
 
+  if (fixture.build) {
+    it("the main entry's typings pull in no Express typings, though @types/express is installed here", async () => {
+      const listed = async (entry: string) => {
+        const file = `probe-${entry.replace(/\W/g, '-')}.mts`;
+        writeFileSync(join(dir(), file), `export * from '${entry}';\n`);
+        const { stdout } = await run(
+          process.execPath,
+          ['node_modules/typescript/bin/tsc', '--listFilesOnly', '--strict', '--module', 'node16', '--types', 'node', file],
+          { cwd: dir(), env },
+        );
+        return stdout.split('\n').filter((f) => f.includes('/node_modules/@types/express'));
+      };
+      expect(await listed('oauth2-jwt-bearer')).toEqual([]);
+      expect((await listed('oauth2-jwt-bearer/admin')).length).toBeGreaterThan(0);
+    });
+  }
+
   it("migrates a new database through the API with the package's shipped migrations", async () => {
     const script = `
       const { openDatabase, migrate, migrationStatus } = require('oauth2-jwt-bearer');
