@@ -6,11 +6,15 @@
 
 import { JwtBearerError } from './errors';
 
-type ErrorClass = new (message?: string, properties?: Record<string, unknown>) => Error & { code: number; name: string };
+type ErrorClass = new (message: string, properties?: Record<string, unknown>) => Error & { code: number; name: string };
 
-/** The parts of `@node-oauth/oauth2-server` 5.x or `oauth2-server` 3.1.x that we use. */
+/**
+ * The parts of `@node-oauth/oauth2-server` 5.x or `oauth2-server` 3.1.x that we use. The module itself
+ * fits as it is typed (`import OAuth2Server from '@node-oauth/oauth2-server'`, or `@types/oauth2-server`
+ * for 3.1): `AbstractGrantType` is an abstract class there, hence `abstract new`.
+ */
 export interface HostModule {
-  AbstractGrantType: new (options: any) => any;
+  AbstractGrantType: abstract new (options: any) => any;
   OAuthError: ErrorClass;
   InvalidGrantError: ErrorClass;
   InvalidRequestError: ErrorClass;

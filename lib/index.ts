@@ -1,6 +1,9 @@
 /**
  * oauth2-jwt-bearer: the OAuth 2.0 JWT Bearer grant (RFC 7523 §2.1) for node-oauth2-server, with its
  * identity providers, replay records and audit in Postgres.
+ *
+ * This entry never loads Express, at run time or in its types: the admin API (an Express router) is the
+ * separate entry `oauth2-jwt-bearer/admin`.
  */
 export { JWT_BEARER_GRANT_TYPE, createJwtBearerGrant } from './grant/jwt-bearer-grant';
 export type { JwtBearerGrantOptions, ResolveUserContext } from './grant/jwt-bearer-grant';
@@ -31,5 +34,3 @@ export { sha256 } from './hash';
 export type { HostModule, HostModel } from './host';
 export { DEFAULT_ALGORITHMS } from './types';
 export type { Tenant, IdentityProviderRecord, CertificateRecord, VerifiedAssertion, IssuedTokenRecord } from './types';
-export { createAdminRouter, bearerTokenAuthorizer, AdminError, DEFAULT_ADMIN_BODY_LIMIT } from './admin';
-export type { AdminRouterOptions, ApplicationService, AdminAnswer, DryRunResult } from './admin';

@@ -1,9 +1,10 @@
 /**
- * The admin REST API of SPEC §6 (identity providers, certificates, aliases, tenants, audit, dry run) as
- * an Express router that the host protects with its own `authorize` hook.
+ * The `oauth2-jwt-bearer/admin` entry: the admin REST API (identity providers, certificates, aliases,
+ * tenants, audit, dry run) as an Express router that the host protects with its own `authorize` hook.
+ * The only entry that loads Express, so the main one stays usable without it.
  *
  * @example
- * import { bearerTokenAuthorizer, createAdminRouter } from 'oauth2-jwt-bearer';
+ * import { bearerTokenAuthorizer, createAdminRouter } from 'oauth2-jwt-bearer/admin';
  * app.use('/admin', createAdminRouter({ knex, authorize: bearerTokenAuthorizer(process.env.ADMIN_TOKEN!) }));
  */
 export {

@@ -17,9 +17,13 @@ export interface ResolveUserContext {
   tenant: Tenant;
 }
 
-export interface JwtBearerGrantOptions {
+/**
+ * Options of {@link createJwtBearerGrant}. `H` is the type of the host module passed as `host`; it is
+ * inferred, and decides the type of the grant class returned.
+ */
+export interface JwtBearerGrantOptions<H extends HostModule = HostModule> {
   /** The node-oauth2-server module the server runs on: `require('@node-oauth/oauth2-server')` or `require('oauth2-server')`. */
-  host: HostModule;
+  host: H;
   store: GrantStore;
   /**
    * This token endpoint's own URL: the audience accepted for IdPs that have no alias (SPEC §3 step 5).
@@ -55,7 +59,7 @@ const defaultResolveUser = ({ claims, idp }: VerifiedAssertion, { tenant }: Reso
  * const JwtBearer = createJwtBearerGrant({ host: OAuth2Server, store, tokenEndpointUrl });
  * const server = new OAuth2Server({ model, extendedGrantTypes: { [JWT_BEARER_GRANT_TYPE]: JwtBearer } });
  */
-export function createJwtBearerGrant(options: JwtBearerGrantOptions): new (hostOptions: unknown) => { handle(request: any, client: any): Promise<unknown> } {
+export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGrantOptions<H>): H['AbstractGrantType'] {
   validateOptions(options);
   const { host, store, tokenEndpointUrl } = options;
   const line = hostLine(host);
