@@ -11,7 +11,8 @@ export type TokenColumnType = (typeof TOKEN_COLUMN_TYPES)[number];
  * commit instead of two (the host's `saveToken` being the second). Values arrive as JSON and are
  * converted by PostgreSQL's `jsonb_to_recordset`: strings for text, uuid and timestamptz (a `Date`
  * becomes its ISO string), arrays for `text[]`, the value itself (an object, not its JSON text) for
- * `jsonb`. Columns not listed take their defaults.
+ * `jsonb`. Columns of the table not listed here take their defaults; a listed column that a row leaves
+ * out is NULL.
  *
  * @example
  * new KnexGrantStore(knex, {
