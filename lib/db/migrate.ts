@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import * as m001 from '../../migrations/001_initial';
 import * as m002 from '../../migrations/002_replay_namespace_and_change_feed';
-import * as m003 from '../../migrations/003_lean_audit_indexes';
 import { ConfigurationError } from '../errors';
 import { isPglite } from './pglite';
 
@@ -19,7 +18,6 @@ export const MIGRATIONS_TABLE = 'jwt_bearer_migrations';
 const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['001_initial', m001],
   ['002_replay_namespace_and_change_feed', m002],
-  ['003_lean_audit_indexes', m003],
 ];
 
 /** The migration source for knex (also used by knexfile.ts): names without extension, modules statically imported. */

@@ -13,7 +13,7 @@ const SCHEMA_TABLES = [
   'jwt_bearer_used_assertions',
 ];
 const BOOKKEEPING_TABLES = ['jwt_bearer_migrations', 'jwt_bearer_migrations_lock'];
-const MIGRATIONS = ['001_initial', '002_replay_namespace_and_change_feed', '003_lean_audit_indexes'];
+const MIGRATIONS = ['001_initial', '002_replay_namespace_and_change_feed'];
 
 /** Primary key, unique, foreign key and check constraints (not-null ones are listed only by newer servers). */
 const CONSTRAINTS = [
@@ -34,6 +34,7 @@ const CONSTRAINTS = [
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_idp_id_foreign', 'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE SET NULL'],
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_parent_id_foreign', 'FOREIGN KEY (parent_id) REFERENCES jwt_bearer_issued_tokens(id) ON DELETE SET NULL'],
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_pkey', 'PRIMARY KEY (id)'],
+  ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_refresh_token_sha256_unique', 'UNIQUE (refresh_token_sha256)'],
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_tenant_id_foreign', 'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE'],
   ['jwt_bearer_tenants', 'jwt_bearer_tenants_domain_unique', 'UNIQUE (domain)'],
   ['jwt_bearer_tenants', 'jwt_bearer_tenants_pkey', 'PRIMARY KEY (id)'],
@@ -44,8 +45,7 @@ const CONSTRAINTS = [
 /** Secondary indexes (besides those of the constraints above). */
 const INDEXES = [
   ['jwt_bearer_issued_tokens_idp', 'jwt_bearer_issued_tokens', '(idp_id)'],
-  ['jwt_bearer_issued_tokens_parent', 'jwt_bearer_issued_tokens', '(parent_id) WHERE (parent_id IS NOT NULL)'],
-  ['jwt_bearer_issued_tokens_refresh_token_sha256_unique', 'jwt_bearer_issued_tokens', '(refresh_token_sha256) WHERE (refresh_token_sha256 IS NOT NULL)'],
+  ['jwt_bearer_issued_tokens_parent', 'jwt_bearer_issued_tokens', '(parent_id)'],
   ['jwt_bearer_issued_tokens_tenant_client', 'jwt_bearer_issued_tokens', '(tenant_id, client_id)'],
   ['jwt_bearer_issued_tokens_tenant_idp', 'jwt_bearer_issued_tokens', '(tenant_id, idp_name)'],
   ['jwt_bearer_issued_tokens_tenant_subject', 'jwt_bearer_issued_tokens', '(tenant_id, subject)'],
