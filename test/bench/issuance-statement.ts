@@ -3,7 +3,8 @@
  * and the Postgres backends' CPU per issuance (read from /proc for this database's own backends, so that
  * other load on the machine does not count), with `IN_FLIGHT` concurrent callers. For comparing schema
  * and batching variants A,B,A,B in one sitting:
- *   ISSUANCE_MIGRATIONS=002 ISSUANCE_N=6000 npx tsx test/bench/issuance-statement.ts
+ *   ISSUANCE_MIGRATIONS=002 ISSUANCE_N=6000 IN_FLIGHT=16 npx tsx test/bench/issuance-statement.ts
+ * (ISSUANCE_MIGRATIONS: apply the package's migrations up to this number only; default all).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,6 @@ const env = process.env;
 const upTo = env.ISSUANCE_MIGRATIONS ?? 'all';
 const n = Number(env.ISSUANCE_N ?? 6000);
 const inFlight = Number(env.IN_FLIGHT ?? 16);
-const maxBatch = env.ISSUANCE_MAX_BATCH ? Number(env.ISSUANCE_MAX_BATCH) : undefined;
 
 const ticksOf = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -36,7 +36,7 @@ async function main() {
     }
     const tenantId = (await knex('jwt_bearer_tenants').first('id')).id;
     const [{ id: idpId }] = await knex('jwt_bearer_identity_providers').insert({ tenant_id: tenantId, name: 'bench' }).returning('id');
-    const store = new KnexGrantStore(knex, { cache: false, ...(maxBatch ? { maxBatch } : {}) } as never);
+    const store = new KnexGrantStore(knex, { cache: false });
     const hex = () => randomBytes(32).toString('hex');
     const one = () =>
       store.recordIssuance(
@@ -59,7 +59,7 @@ async function main() {
     const seconds = (performance.now() - started) / 1000;
     const after = pids.map(ticksOf);
     const pgMs = ((after.reduce((s, t) => s + t, 0) - before.reduce((s, t) => s + t, 0)) * 1000) / CLOCK_TICKS_PER_SECOND;
-    console.log(JSON.stringify({ migrations: upTo, inFlight, maxBatch: maxBatch ?? 'default', n, perSecond: Math.round(n / seconds), pgUsPerIssuance: Math.round((pgMs * 1000) / n) }));
+    console.log(JSON.stringify({ migrations: upTo, inFlight, n, perSecond: Math.round(n / seconds), pgUsPerIssuance: Math.round((pgMs * 1000) / n) }));
     await store.close();
   } finally {
     await knex.destroy();
