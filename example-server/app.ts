@@ -13,7 +13,7 @@ import { createApplicationService } from './applications';
 import { consoleRoute } from './console/route';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
-import { createExampleModel } from './model';
+import { createExampleModel, EXAMPLE_TOKEN_TABLE } from './model';
 import { healthRoute } from './routes/health';
 import { introspectRoute } from './routes/introspect';
 import { meRoute } from './routes/me';
@@ -46,7 +46,8 @@ export function createApp(deps: AppDeps) {
   const logger = deps.logger ?? createLogger({ level: 'silent' });
   const metrics = deps.metrics ?? createMetrics();
   const host = OAuth2Server as unknown as HostModule & typeof OAuth2Server;
-  const store = new KnexGrantStore(knex);
+  // JWT bearer tokens are saved in the statement (and commit) of their replay record: see model.jwtBearerTokenRow.
+  const store = new KnexGrantStore(knex, { tokenTable: EXAMPLE_TOKEN_TABLE });
   const verifier = createAssertionVerifier({});
 
   const model = createExampleModel({ knex, onRevoked: (hash) => store.markRevoked(hash, new Date()) });

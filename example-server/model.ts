@@ -4,6 +4,7 @@ import { changeFeedFor } from '../lib/cache/change-feed';
 import { CoherentCache } from '../lib/cache/coherent-cache';
 import { sha256 } from '../lib/hash';
 import { runNamedStatement } from '../lib/store/statement';
+import type { TokenTable } from '../lib/store/token-table';
 import type { Tenant } from '../lib/types';
 import { verifySecret } from './credentials';
 
@@ -54,14 +55,64 @@ export interface ExampleModelOptions {
 
 const DEFAULT_TENANT = 'carbon.super';
 
+/**
+ * The columns `saveToken` writes, with their types: also the JWT bearer store's `tokenTable`, so that a
+ * JWT bearer token's row is written in the same statement (and commit) as its replay record.
+ */
+export const EXAMPLE_TOKEN_TABLE = {
+  table: 'example_tokens',
+  columns: {
+    tenant_id: 'uuid',
+    client_id: 'text',
+    access_token_sha256: 'text',
+    access_token_expires_at: 'timestamptz',
+    refresh_token_sha256: 'text',
+    refresh_token_expires_at: 'timestamptz',
+    user: 'jsonb',
+    scope: 'text[]',
+    idp: 'text',
+  },
+} as const satisfies TokenTable;
+
+type TokenColumn = keyof typeof EXAMPLE_TOKEN_TABLE.columns;
+const SAVE_TOKEN_COLUMNS = Object.keys(EXAMPLE_TOKEN_TABLE.columns) as TokenColumn[];
+
 /** One row per issuance: run on every token request, so prepared once per connection. */
 const SAVE_TOKEN = {
   name: 'example_save_token',
-  text: `insert into example_tokens
-           (tenant_id, client_id, access_token_sha256, access_token_expires_at, refresh_token_sha256,
-            refresh_token_expires_at, "user", scope, idp)
-         values ($1::uuid, $2, $3, $4::timestamptz, $5, $6::timestamptz, $7::jsonb, $8::text[], $9)`,
+  text: `insert into example_tokens (${SAVE_TOKEN_COLUMNS.map((c) => `"${c}"`).join(', ')})
+         values (${SAVE_TOKEN_COLUMNS.map((c, i) => `$${i + 1}::${EXAMPLE_TOKEN_TABLE.columns[c]}`).join(', ')})`,
 };
+
+/** The example_tokens row of a token (hashes only, never the token itself). */
+function tokenRow(self: ModelThis, token: any, client: ExampleClient, user: ExampleUser) {
+  const scope: string[] = Array.isArray(token.scope) ? token.scope : typeof token.scope === 'string' ? token.scope.split(' ').filter(Boolean) : [];
+  return {
+    tenant_id: self?.tenant?.id ?? client.tenantId,
+    client_id: client.id,
+    access_token_sha256: sha256(token.accessToken),
+    access_token_expires_at: token.accessTokenExpiresAt as Date,
+    refresh_token_sha256: token.refreshToken ? sha256(token.refreshToken) : null,
+    refresh_token_expires_at: token.refreshToken ? ((token.refreshTokenExpiresAt as Date | undefined) ?? null) : null,
+    user,
+    scope,
+    idp: typeof user?.idp === 'string' ? user.idp : null,
+  } satisfies Record<TokenColumn, unknown>;
+}
+
+/** What saveToken answers the host. */
+function savedToken(token: any, scope: string[], client: ExampleClient, user: ExampleUser) {
+  return {
+    accessToken: token.accessToken as string,
+    accessTokenExpiresAt: token.accessTokenExpiresAt as Date,
+    refreshToken: token.refreshToken as string | undefined,
+    refreshTokenExpiresAt: token.refreshTokenExpiresAt as Date | undefined,
+    // No scope at all: the response then carries no `scope` (the host would render [] as "").
+    scope: scope.length > 0 ? scope : undefined,
+    client,
+    user,
+  };
+}
 
 /** An `example_applications` row as the client lookup reads it. */
 interface ApplicationRow {
@@ -115,29 +166,19 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
     },
 
     async saveToken(this: ModelThis, token: any, client: ExampleClient, user: ExampleUser) {
-      const tenantId = this?.tenant?.id ?? client.tenantId;
-      const scope: string[] = Array.isArray(token.scope) ? token.scope : typeof token.scope === 'string' ? token.scope.split(' ').filter(Boolean) : [];
-      await runNamedStatement(knex, SAVE_TOKEN, [
-        tenantId,
-        client.id,
-        sha256(token.accessToken),
-        token.accessTokenExpiresAt,
-        token.refreshToken ? sha256(token.refreshToken) : null,
-        token.refreshToken ? (token.refreshTokenExpiresAt ?? null) : null,
-        JSON.stringify(user),
-        scope,
-        typeof user?.idp === 'string' ? user.idp : null,
-      ]);
-      return {
-        accessToken: token.accessToken,
-        accessTokenExpiresAt: token.accessTokenExpiresAt,
-        refreshToken: token.refreshToken,
-        refreshTokenExpiresAt: token.refreshTokenExpiresAt,
-        // No scope at all: the response then carries no `scope` (the host would render [] as "").
-        scope: scope.length > 0 ? scope : undefined,
-        client,
-        user,
-      };
+      const row = tokenRow(this, token, client, user);
+      await runNamedStatement(knex, SAVE_TOKEN, SAVE_TOKEN_COLUMNS.map((column) => (column === 'user' ? JSON.stringify(row.user) : row[column])));
+      return savedToken(token, row.scope, client, user);
+    },
+
+    /**
+     * The JWT bearer grant's one-commit path: the same row as {@link saveToken}'s, handed to the grant's
+     * store (`tokenTable: EXAMPLE_TOKEN_TABLE`), which writes it in the statement of the replay record
+     * and audit row; a replayed assertion writes no row.
+     */
+    jwtBearerTokenRow(this: ModelThis, token: any, client: ExampleClient, user: ExampleUser) {
+      const row = tokenRow(this, token, client, user);
+      return { row, saved: savedToken(token, row.scope, client, user) };
     },
 
     /** For the host's authenticate handler (`/api/me`): unknown or revoked → null; expiry is the host's check. */

@@ -1,7 +1,7 @@
 import { ConfigurationError, JwtBearerError, StoreUnavailableError } from '../errors';
 import { sha256 } from '../hash';
 import { assertHostModule, hostLine, invokeModel, toHostError, type HostModel, type HostModule } from '../host';
-import type { GrantStore } from '../store/types';
+import type { GrantStore, JwtBearerTokenRow } from '../store/types';
 import type { Tenant, VerifiedAssertion } from '../types';
 import { createAssertionVerifier, type AssertionVerifier } from '../verifier';
 import { readAssertion } from './read-assertion';
@@ -119,6 +119,17 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
       const refreshToken: string | undefined = withRefresh ? await this.generateRefreshToken(client, user, scope) : undefined;
       const accessTokenExpiresAt: Date = this.getAccessTokenExpiresAt();
 
+      const token: Record<string, unknown> = { accessToken, accessTokenExpiresAt, scope };
+      if (refreshToken) {
+        token.refreshToken = refreshToken;
+        token.refreshTokenExpiresAt = this.getRefreshTokenExpiresAt();
+      }
+      // One commit: a host whose tokens live in the store's database may hand its token row to the
+      // store, written with the replay record and audit row, in place of a second write by saveToken.
+      const prepared = store.writesTokenRows === true && typeof this.model.jwtBearerTokenRow === 'function'
+        ? checkTokenRow(await invokeModel<JwtBearerTokenRow>(this.model, 'jwtBearerTokenRow', this.model, [token, client, user]))
+        : undefined;
+
       // Step 9: only now, so a refused request never burns a genuine jti.
       const auditId = await store.recordIssuance(
         {
@@ -134,16 +145,13 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
           accessTokenSha256: sha256(accessToken),
           refreshTokenSha256: refreshToken ? sha256(refreshToken) : null,
           expiresAt: accessTokenExpiresAt,
+          ...(prepared ? { tokenRow: prepared.row } : {}),
         },
         at,
       );
       if (auditId === null) throw new JwtBearerError('jti_replayed');
+      if (prepared) return prepared.saved;
 
-      const token: Record<string, unknown> = { accessToken, accessTokenExpiresAt, scope };
-      if (refreshToken) {
-        token.refreshToken = refreshToken;
-        token.refreshTokenExpiresAt = this.getRefreshTokenExpiresAt();
-      }
       try {
         return await invokeModel(this.model, 'saveToken', this.model, [token, client, user]);
       } catch (error) {
@@ -154,6 +162,14 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
     }
   }
   return JwtBearerGrantType;
+}
+
+/** A host's `jwtBearerTokenRow` answer must be `{ row, saved }`: anything else is the host's bug, said plainly. */
+function checkTokenRow(answer: JwtBearerTokenRow): JwtBearerTokenRow {
+  if (!answer || typeof answer !== 'object' || !answer.row || typeof answer.row !== 'object' || !('saved' in answer)) {
+    throw new TypeError('model.jwtBearerTokenRow(token, client, user) must answer { row, saved }.');
+  }
+  return answer;
 }
 
 function asRefusal(error: unknown): JwtBearerError | undefined {

@@ -14,6 +14,7 @@ import {
 import type { GrantStore, IssuanceInput, PruneOptions, RefreshOrigin, ReplayKey } from './types';
 import { IssuanceBatcher } from './issuance-batcher';
 import { runNamedStatement, type NamedStatement } from './statement';
+import { TokenTableWriter, type TokenTable } from './token-table';
 import { unlessUnavailable } from './unavailable';
 
 /** Options of {@link KnexGrantStore}. */
@@ -24,16 +25,23 @@ export interface KnexGrantStoreOptions {
    * Default: on, with at most 10000 entries.
    */
   cache?: boolean | { maxEntries?: number };
+  /**
+   * The host's token table, when its tokens live in this same database: a JWT bearer issuance whose
+   * `IssuanceInput.tokenRow` is given (the grant gives it when the host's model has `jwtBearerTokenRow`)
+   * writes that row in the statement of its replay record and audit row — one commit instead of two,
+   * and a replay or a failed statement writes no token row. Unset: the host's `saveToken` saves tokens.
+   */
+  tokenTable?: TokenTable;
 }
 
 /**
  * The replay records and audit rows of a batch in one statement (see {@link KnexGrantStore.recordIssuance}):
  * arrays of one element per request; $13 is the batch's clock. Only rows whose replay record was written
- * (new, or an expired one reused) get an audit row; RETURNING names them by access-token hash.
+ * (new, or an expired one reused) get an audit row; RETURNING names them by access-token hash. With a
+ * host token table, its rows ($14, JSON) are inserted in the same statement for exactly those issuances.
  */
-const RECORD_ISSUANCES: NamedStatement = {
-  name: 'jwt_bearer_record_issuances',
-  text: `with input as (
+function recordIssuancesStatement(tokens: TokenTableWriter | undefined): NamedStatement {
+  const input = `input as (
            select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[],
                                 $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
              as t(tenant_id, idp_name, replay_key, replay_expires_at, idp_id, client_id,
@@ -45,16 +53,24 @@ const RECORD_ISSUANCES: NamedStatement = {
            on conflict (tenant_id, idp_name, jti) do update set expires_at = excluded.expires_at
              where u.expires_at <= $13::timestamptz
            returning u.tenant_id, u.idp_name, u.jti
-         )
-         insert into jwt_bearer_issued_tokens
+         )`;
+  const audit = `insert into jwt_bearer_issued_tokens
            (tenant_id, idp_id, idp_name, client_id, subject, jti, scope,
             access_token_sha256, refresh_token_sha256, issued_at, expires_at)
          select i.tenant_id, i.idp_id, i.idp_name, i.client_id, i.subject, i.jti, i.scope,
                 i.access_token_sha256, i.refresh_token_sha256, $13::timestamptz, i.expires_at
            from input i
            join replay r on r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
-         returning id, access_token_sha256`,
-};
+         returning id, access_token_sha256`;
+  if (!tokens) return { name: 'jwt_bearer_record_issuances', text: `with ${input}\n         ${audit}` };
+  return {
+    name: `jwt_bearer_record_issuances_${tokens.digest}`,
+    text: `with ${input},
+         issued as (${audit}),
+         host_tokens as (${tokens.insertSql(14, 'issued')})
+         select id, access_token_sha256 from issued`,
+  };
+}
 
 /**
  * The {@link GrantStore} on PostgreSQL or PGlite through knex (tables of the package's migrations).
@@ -75,6 +91,10 @@ export class KnexGrantStore implements GrantStore {
   // Plain private fields, not #fields: hosts and tests wrap stores with Object.create(store).
   private readonly issuances: IssuanceBatcher;
   private readonly config: CoherentCache<Tenant | IdentityProviderRecord | null> | undefined;
+  private readonly tokens: TokenTableWriter | undefined;
+  private readonly recordIssuances: NamedStatement;
+  /** Whether {@link recordIssuance} writes `tokenRow` (a `tokenTable` was given). */
+  readonly writesTokenRows: boolean;
 
   constructor(
     private readonly knex: Knex,
@@ -83,6 +103,9 @@ export class KnexGrantStore implements GrantStore {
     if (typeof knex !== 'function' || typeof knex.raw !== 'function') {
       throw new TypeError('new KnexGrantStore(knex): knex must be a Knex instance, e.g. from openDatabase().');
     }
+    this.tokens = options.tokenTable === undefined ? undefined : new TokenTableWriter(options.tokenTable);
+    this.writesTokenRows = this.tokens !== undefined;
+    this.recordIssuances = recordIssuancesStatement(this.tokens);
     // Waiting for a batch is waiting for a connection: the same bound as the pool's acquire timeout.
     this.issuances = new IssuanceBatcher((inputs, now) => this.writeIssuances(inputs, now), {
       maxWaitMs: Number((knex.client.config as Knex.Config).acquireConnectionTimeout ?? 60_000),
@@ -140,18 +163,27 @@ export class KnexGrantStore implements GrantStore {
    * quarter of the Node CPU per request of one statement each.
    */
   async recordIssuance(input: IssuanceInput, now: Date): Promise<string | null> {
+    if (input.tokenRow !== undefined) {
+      if (!this.tokens) throw new ConfigurationError('recordIssuance: a tokenRow was given, but this store has no tokenTable to write it to.');
+      this.tokens.check(input.tokenRow);
+    }
     return this.issuances.record(input, now);
   }
 
   /** One statement for a batch of issuances (see {@link IssuanceBatcher}); every failure is StoreUnavailableError. */
   private async writeIssuances(inputs: readonly IssuanceInput[], now: Date): Promise<ReadonlyMap<string, string>> {
     const column = <K extends keyof IssuanceInput>(name: K) => inputs.map((input) => input[name]);
+    const values: unknown[] = [
+      column('tenantId'), column('idpName'), column('replayKey'), column('replayExpiresAt'), column('idpId'), column('clientId'),
+      column('subject'), column('jti'), column('scope'), column('accessTokenSha256'), column('refreshTokenSha256'), column('expiresAt'),
+      now,
+    ];
+    if (this.tokens) {
+      const rows = inputs.flatMap((input) => (input.tokenRow ? [{ key: input.accessTokenSha256, row: input.tokenRow }] : []));
+      values.push(this.tokens.serialise(rows));
+    }
     const { rows } = await unlessUnavailable(() =>
-      runNamedStatement<{ id: string; access_token_sha256: string }>(this.knex, RECORD_ISSUANCES, [
-        column('tenantId'), column('idpName'), column('replayKey'), column('replayExpiresAt'), column('idpId'), column('clientId'),
-        column('subject'), column('jti'), column('scope'), column('accessTokenSha256'), column('refreshTokenSha256'), column('expiresAt'),
-        now,
-      ]),
+      runNamedStatement<{ id: string; access_token_sha256: string }>(this.knex, this.recordIssuances, values),
     );
     return new Map(rows.map((row) => [row.access_token_sha256, row.id]));
   }

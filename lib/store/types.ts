@@ -17,6 +17,12 @@ export interface IssuanceInput {
   refreshTokenSha256: string | null;
   /** Expiry of the access token. */
   expiresAt: Date;
+  /**
+   * The host's own token row, to be written in the same statement as the replay record and the audit
+   * row (one commit), and only if the replay record was written: keys are the columns of the store's
+   * token table ({@link GrantStore.writesTokenRows}). Give it only to a store that writes token rows.
+   */
+  tokenRow?: Readonly<Record<string, unknown>>;
 }
 
 /** What a replay record is keyed by: it outlives the IdP's row, so it names the IdP by tenant and name. */
@@ -62,6 +68,11 @@ export interface GrantStore {
    * (tenant, IdP name, replay key) is already recorded and not yet expired at `now`.
    */
   recordIssuance(input: IssuanceInput, now: Date): Promise<string | null>;
+  /**
+   * `true` when {@link recordIssuance} also writes {@link IssuanceInput.tokenRow} into the host's token
+   * table (e.g. `KnexGrantStore`'s `tokenTable` option); absent or `false`, the host saves its token itself.
+   */
+  readonly writesTokenRows?: boolean;
   /** Compensates {@link recordIssuance} when the host failed to save the token: frees the `jti` again. */
   undoIssuance(auditId: string, replay: ReplayKey): Promise<void>;
   findRefreshOrigin(refreshTokenSha256: string): Promise<RefreshOrigin | null>;
@@ -71,4 +82,24 @@ export interface GrantStore {
   markRevoked(tokenSha256: string, at: Date): Promise<void>;
   /** Deletes replay records that expired before `now` less a grace period; returns how many. */
   pruneUsedAssertions(now: Date, options?: PruneOptions): Promise<number>;
+}
+
+/**
+ * What a host model's optional `jwtBearerTokenRow(token, client, user)` answers: the row of its token
+ * table for this token (written by the store in the issuance's own statement, see
+ * `KnexGrantStoreOptions.tokenTable`), and what its `saveToken` would have answered, which the grant
+ * then answers in its place. The grant calls it instead of `saveToken` only when the store writes token
+ * rows ({@link GrantStore.writesTokenRows}); otherwise `saveToken` is called as always.
+ *
+ * @example
+ * jwtBearerTokenRow(token, client, user) {
+ *   return {
+ *     row: { access_token_sha256: sha256(token.accessToken), expires_at: token.accessTokenExpiresAt, user },
+ *     saved: { ...token, client, user },
+ *   };
+ * }
+ */
+export interface JwtBearerTokenRow {
+  row: Readonly<Record<string, unknown>>;
+  saved: unknown;
 }

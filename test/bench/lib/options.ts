@@ -31,6 +31,8 @@ export interface BenchOptions {
   replayRows: number;
   /** WORKERS of the servers in the growth section (BENCH_GROWTH_WORKERS, default 1). */
   growthWorkers: number;
+  /** WORKERS values of the e2e section (BENCH_WORKERS, comma-separated, default 1,2). */
+  e2eWorkers: number[];
 }
 
 export class UsageError extends Error {}
@@ -54,6 +56,7 @@ export function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     idps: positive(env, 'BENCH_IDPS', 10_000, true),
     replayRows: positive(env, 'BENCH_REPLAY_ROWS', 1_000_000, true),
     growthWorkers: positive(env, 'BENCH_GROWTH_WORKERS', 1, true),
+    e2eWorkers: workerList(env.BENCH_WORKERS),
   };
 }
 
@@ -65,4 +68,11 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, intege
     throw new UsageError(`${name} must be a positive ${integer ? 'whole ' : ''}number; got ${JSON.stringify(raw)}.`);
   }
   return value;
+}
+
+function workerList(raw: string | undefined): number[] {
+  if (raw === undefined || raw.trim() === '') return [1, 2];
+  const values = raw.split(',').map((w) => Number(w.trim()));
+  if (!values.every((w) => Number.isInteger(w) && w > 0)) throw new UsageError(`BENCH_WORKERS must be whole numbers separated by commas, e.g. 2 or 1,2; got ${JSON.stringify(raw)}.`);
+  return values;
 }

@@ -38,7 +38,9 @@ export async function startExampleServer(options: ServerOptions): Promise<Runnin
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const tokenUrl = `${baseUrl}/oauth2/token`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'example-server/main.ts'], {
+  // BENCH_CPU_PROF=<dir>: every server process writes a V8 CPU profile there when it exits (open it in Chrome DevTools).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'example-server/main.ts'], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

@@ -16,7 +16,7 @@ import { Target } from '../lib/target';
 export async function e2eSection(options: BenchOptions, key: TestSigningKey, minter: Minter): Promise<void> {
   heading('e2e: POST /oauth2/token over HTTP, JWT bearer vs client_credentials');
   const summary: Array<{ workers: number; jwt: RunMedians; cc: RunMedians }> = [];
-  for (const workers of [1, 2]) {
+  for (const workers of options.e2eWorkers) {
     const target = await Target.start({ ...options, workers, key, minter });
     try {
       await target.run('jwt', options.warmupS);
