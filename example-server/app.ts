@@ -2,13 +2,17 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Knex } from 'knex';
 import OAuth2Server from '@node-oauth/oauth2-server';
 import { bearerTokenAuthorizer, createAdminRouter } from '../lib/admin';
-import { createJwtBearerGrant, JWT_BEARER_GRANT_TYPE } from '../lib/grant/jwt-bearer-grant';
-import { guardRefreshTokens } from '../lib/grant/refresh-guard';
-import type { HostModule } from '../lib/host';
-import { answerFor } from '../lib/http/failure';
-import { tokenEndpoint, type TokenOutcome } from '../lib/http/token-endpoint';
-import { KnexGrantStore } from '../lib/store/knex-store';
-import { createAssertionVerifier } from '../lib/verifier';
+import {
+  answerFor,
+  createAssertionVerifier,
+  createJwtBearerGrant,
+  guardRefreshTokens,
+  JWT_BEARER_GRANT_TYPE,
+  KnexGrantStore,
+  tokenEndpoint,
+  type HostModule,
+  type TokenOutcome,
+} from '../lib';
 import { createApplicationService } from './applications';
 import { consoleRoute } from './console/route';
 import { createLogger, type Logger } from './logger';

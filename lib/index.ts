@@ -38,3 +38,9 @@ export type { AuthenticatedClient, ClientAuthenticationErrorCode, ClientAuthenti
 export type { FormFields } from './http/form-body';
 export { answerFor } from './http/failure';
 export type { ErrorAnswer } from './http/failure';
+export { runNamedStatement } from './store/statement';
+export type { NamedStatement, StatementResult } from './store/statement';
+export { exposeDatabaseToCli } from './cli/server-bridge';
+export type { CliBridge, CliBridgeOptions } from './cli/server-bridge';
+export { addIdentityProvider, addTenant, listIdentityProviders, listTenants } from './cli/identity-providers';
+export type { AddIdpInput, CertificateFile, CertificateSummary, IdpSummary } from './cli/identity-providers';
