@@ -18,6 +18,7 @@ import { consoleRoute } from './console/route';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
 import { createExampleModel } from './model';
+import { adminDocsRoute } from './routes/admin-docs';
 import { healthRoute } from './routes/health';
 import { introspectRoute } from './routes/introspect';
 import { meRoute } from './routes/me';
@@ -83,6 +84,8 @@ export function createApp(deps: AppDeps) {
   app.post('/oauth2/revoke', revokeRoute({ knex, model, store }));
   app.post('/oauth2/introspect', introspectRoute({ knex, model, store }));
   app.get('/api/me', meRoute({ server, host }));
+  // The API's description is public; everything else under /admin needs the admin token.
+  app.use('/admin', adminDocsRoute({ basePath: '/admin', applications: { list: true } }));
   app.use(
     '/admin',
     createAdminRouter({
