@@ -33,7 +33,7 @@ export { DEFAULT_ALGORITHMS } from './types';
 export type { Tenant, IdentityProviderRecord, CertificateRecord, VerifiedAssertion, IssuedTokenRecord } from './types';
 export { createAdminRouter, bearerTokenAuthorizer, AdminError, DEFAULT_ADMIN_BODY_LIMIT } from './admin';
 export type { AdminRouterOptions, ApplicationService, AdminAnswer, DryRunResult } from './admin';
-export { authenticateClient, readClientRequest, bindTenant, bindModel, readBasicCredentials, basicAuthorizationFor, CLIENT_BASIC_CHALLENGE, DEFAULT_FORM_BODY_LIMIT_BYTES } from './http/client-authentication';
+export { authenticateClient, readClientRequest, bindTenant, readBasicCredentials, CLIENT_BASIC_CHALLENGE, DEFAULT_FORM_BODY_LIMIT_BYTES } from './http/client-authentication';
 export type { AuthenticatedClient, ClientAuthenticationErrorCode, ClientAuthenticationFailure, ClientAuthenticationMethod, ClientAuthenticationOptions, ClientAuthenticationRequest, ClientCredentials, ClientRequest } from './http/client-authentication';
 export type { FormFields } from './http/form-body';
 export { answerFor } from './http/failure';

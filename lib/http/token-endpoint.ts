@@ -6,6 +6,7 @@ import type { GrantStore } from '../store/types';
 import type { Tenant } from '../types';
 import {
   basicAuthorizationFor,
+  type authenticateClient,
   bindTenant,
   DEFAULT_FORM_BODY_LIMIT_BYTES,
   readClientRequest,
@@ -58,9 +59,11 @@ export interface TokenEndpointOptions {
 type Req = ClientAuthenticationRequest;
 
 /**
- * The token endpoint (SPEC §4) as an Express (4 or 5) handler: form parsing with a body limit, one
- * value per parameter, `?tenantDomain=`, form-url-decoded Basic credentials, `no-store` on every
- * answer, and RFC 6749 §5.2 JSON errors that never carry a stack trace or a driver message.
+ * The token endpoint (RFC 6749 §3.2) as an Express (4 or 5) handler: the intake of client
+ * authentication as {@link authenticateClient} does it (form body with a limit, one value per parameter,
+ * `?tenantDomain=`, form-url-decoded Basic credentials, one method only), then node-oauth2-server on
+ * the tenant-bound model (the host looks the client up itself); `no-store` on every answer, and RFC 6749
+ * §5.2 JSON errors that never carry a stack trace or a driver message.
  *
  * @example
  * app.post('/oauth2/token', tokenEndpoint({ server, host: OAuth2Server, model, store }));

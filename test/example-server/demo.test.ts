@@ -17,7 +17,7 @@ describe('example server: DEMO bootstrap', () => {
     fx = await createExampleFixture();
     dataDir = await mkdtemp(join(tmpdir(), 'jwt-bearer-demo-'));
     setup = await bootstrapDemo(fx.db.knex, { dataDir, tokenEndpointUrl: TOKEN_URL });
-  });
+  }, 90_000); // an embedded database, an RSA key and a certificate made on a shared machine
   afterAll(async () => {
     await fx.close();
     await rm(dataDir, { recursive: true, force: true });
