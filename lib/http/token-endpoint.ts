@@ -6,7 +6,6 @@ import type { GrantStore } from '../store/types';
 import type { Tenant } from '../types';
 import {
   basicAuthorizationFor,
-  type authenticateClient,
   bindTenant,
   DEFAULT_FORM_BODY_LIMIT_BYTES,
   readClientRequest,
@@ -60,7 +59,7 @@ type Req = ClientAuthenticationRequest;
 
 /**
  * The token endpoint (RFC 6749 §3.2) as an Express (4 or 5) handler: the intake of client
- * authentication as {@link authenticateClient} does it (form body with a limit, one value per parameter,
+ * authentication as `authenticateClient` (client-authentication.ts) does it (form body with a limit, one value per parameter,
  * `?tenantDomain=`, form-url-decoded Basic credentials, one method only), then node-oauth2-server on
  * the tenant-bound model (the host looks the client up itself); `no-store` on every answer, and RFC 6749
  * §5.2 JSON errors that never carry a stack trace or a driver message.
