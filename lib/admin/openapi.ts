@@ -150,6 +150,35 @@ const viewsMatch: [
 ] = [true, true, true, true];
 void viewsMatch;
 
+/**
+ * What the identity-provider fields mean, and the rules zod refinements enforce that JSON Schema cannot
+ * say; added to the derived schemas as `description`.
+ */
+const IDP_FIELD_NOTES: Record<string, string> = {
+  name: 'The `iss` of its assertions, compared exactly; unique in the tenant.',
+  displayName: 'Free text for people.',
+  enabled: 'A disabled IdP is unknown to the token endpoint, and its refresh tokens stop working (default true).',
+  algorithms: 'Allow-list of JWS algorithms from RS/PS/ES 256/384/512 and EdDSA; never `none` or HMAC; `null`: all of those.',
+  jwksUri: '`https:` (or `http:` on a loopback host); no credentials, no fragment. Keys are fetched from it besides the certificates.',
+  requireJti: 'Refuse assertions without `jti` (default true); without, replay is keyed on the signed content.',
+  maxAssertionLifetimeSeconds: 'Largest `exp` − `iat` (or `exp` − now) accepted.',
+  iatMaxAgeSeconds: 'Oldest `iat` accepted; `null`: no limit beyond `exp`.',
+  clockSkewSeconds: 'Leeway for `exp`, `nbf` and `iat`.',
+  allowedSubjects: 'Only these `sub` values; `null`: any, `[]`: none.',
+  allowedClients: 'Only these clients may present its assertions; `null`: any.',
+  allowedScopes: 'Scope tokens (RFC 6749 §3.3) its tokens may carry; `null`: any.',
+  issueRefreshToken: 'Issue refresh tokens with its access tokens (when the client has the refresh_token grant).',
+  certificates: 'PEM certificates (or base64 DER), one per entry, or `{pem, kid}`; in PATCH they replace the set.',
+  aliases: 'Accepted `aud` values (this token endpoint as the IdP names it); in PATCH they replace the set.',
+};
+
+function withNotes(schema: JsonSchema, notes: Record<string, string>): JsonSchema {
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  if (!properties) return schema;
+  const described = Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, notes[name] ? { ...property, description: notes[name] } : property]));
+  return { ...schema, properties: described };
+}
+
 // ---- the document -----------------------------------------------------------------------------------
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
@@ -334,8 +363,8 @@ export function adminOpenApiDocument(options: AdminOpenApiOptions = {}): OpenApi
     components: {
       schemas: {
         CreateTenant: jsonSchema(createTenantBody, 'input'),
-        CreateIdentityProvider: jsonSchema(createIdentityProviderBody, 'input'),
-        PatchIdentityProvider: jsonSchema(patchIdentityProviderBody, 'input'),
+        CreateIdentityProvider: withNotes(jsonSchema(createIdentityProviderBody, 'input'), IDP_FIELD_NOTES),
+        PatchIdentityProvider: withNotes(jsonSchema(patchIdentityProviderBody, 'input'), IDP_FIELD_NOTES),
         AddCertificate: jsonSchema(addCertificateBody, 'input'),
         AddAlias: jsonSchema(addAliasBody, 'input'),
         ValidateAssertion: jsonSchema(validateAssertionBody, 'input'),
