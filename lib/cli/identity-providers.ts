@@ -57,7 +57,9 @@ export interface AddIdpInput {
 
 /**
  * Adds a tenant (the `?tenantDomain=` of token requests); idempotent: an existing tenant is reported
- * with `created: false`. Invalid input throws a {@link CliError} with the admin API's sentence.
+ * with `created: false`. Invalid input throws a {@link CliError} with the admin API's sentence. Call it
+ * on the database, not inside a transaction: an existing domain is found by a refused insert, which
+ * would abort the transaction (use {@link listTenants} there).
  *
  * @example
  * const { id } = await addTenant(knex, 'example.com');
