@@ -2,18 +2,23 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Knex } from 'knex';
 import OAuth2Server from '@node-oauth/oauth2-server';
 import { bearerTokenAuthorizer, createAdminRouter } from '../lib/admin';
-import { createJwtBearerGrant, JWT_BEARER_GRANT_TYPE } from '../lib/grant/jwt-bearer-grant';
-import { guardRefreshTokens } from '../lib/grant/refresh-guard';
-import type { HostModule } from '../lib/host';
-import { answerFor } from '../lib/http/failure';
-import { tokenEndpoint, type TokenOutcome } from '../lib/http/token-endpoint';
-import { KnexGrantStore } from '../lib/store/knex-store';
-import { createAssertionVerifier } from '../lib/verifier';
+import {
+  answerFor,
+  createAssertionVerifier,
+  createJwtBearerGrant,
+  guardRefreshTokens,
+  JWT_BEARER_GRANT_TYPE,
+  KnexGrantStore,
+  tokenEndpoint,
+  type HostModule,
+  type TokenOutcome,
+} from '../lib';
 import { createApplicationService } from './applications';
 import { consoleRoute } from './console/route';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
 import { createExampleModel, EXAMPLE_TOKEN_TABLE } from './model';
+import { adminDocsRoute } from './routes/admin-docs';
 import { healthRoute } from './routes/health';
 import { introspectRoute } from './routes/introspect';
 import { meRoute } from './routes/me';
@@ -80,6 +85,8 @@ export function createApp(deps: AppDeps) {
   app.post('/oauth2/revoke', revokeRoute({ knex, model, store }));
   app.post('/oauth2/introspect', introspectRoute({ knex, model, store }));
   app.get('/api/me', meRoute({ server, host }));
+  // The API's description is public; everything else under /admin needs the admin token.
+  app.use('/admin', adminDocsRoute({ basePath: '/admin', applications: { list: true } }));
   app.use(
     '/admin',
     createAdminRouter({

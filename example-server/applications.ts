@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-import { JWT_BEARER_GRANT_TYPE } from '../lib/grant/jwt-bearer-grant';
-import type { Tenant } from '../lib/types';
+import { JWT_BEARER_GRANT_TYPE, type Tenant } from '../lib';
 import { hashSecret, randomAlphanumeric } from './credentials';
 
 /** The grants an application may have (SPEC §6); omitted, it gets all three. */

@@ -3,11 +3,10 @@ import { createPrivateKey, webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as x509 from '@peculiar/x509';
 import type { Knex } from 'knex';
-import { DEMO_ISSUER, demoFiles, type DemoClientFile } from '../lib/cli/demo-files';
-import { addIdentityProvider } from '../lib/cli/identity-providers';
-import { curlCommand } from '../lib/cli/program';
-import { mintAssertion } from '../lib/cli/mint';
+import { addIdentityProvider, listIdentityProviders, listTenants } from '../lib';
 import { APPLICATION_GRANTS, createApplication } from './applications';
+import { signDemoAssertion } from './demo-assertion';
+import { curlCommand, DEMO_ISSUER, demoFiles, type DemoClientFile } from './demo-files';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -16,14 +15,14 @@ export interface DemoSetup extends DemoClientFile {
   alias: string;
   keyPath: string;
   certificatePath: string;
-  /** `<dataDir>/demo/client.json`: the credentials, for `oauth2-jwt-bearer mint --curl`. */
+  /** `<dataDir>/demo/client.json`: the credentials, for `npm run mint -- --curl`. */
   clientFile: string;
 }
 
 const DEMO_TENANT = 'carbon.super';
 
 /**
- * DEMO=on (SPEC §7): on an empty database (no application and no identity provider yet) creates the
+ * DEMO=on: on an empty database (no application and no identity provider yet) creates the
  * seed page's setup — an IdP `jwtIDP` whose certificate is a key pair made here and kept under
  * `<dataDir>/demo/`, with the token endpoint URL as its alias, and the application `admin_DemoApp_PRODUCTION`.
  * Returns `null` when the database already has data (including a concurrent starter that won the race).
@@ -43,7 +42,7 @@ export async function bootstrapDemo(knex: Knex, options: { dataDir: string; toke
         certificates: [{ source: files.certificate, bytes: Buffer.from(certificatePem) }],
         aliases: [options.tokenEndpointUrl],
       });
-      const tenant = await trx('jwt_bearer_tenants').where({ domain: DEMO_TENANT }).first('id');
+      const tenant = (await listTenants(trx)).find((t) => t.domain === DEMO_TENANT)!; // the default tenant: always there
       const app = await createApplication(trx, tenant.id, { owner: 'admin', name: 'DemoApp', keyType: 'PRODUCTION', grants: [...APPLICATION_GRANTS], scopes: null });
       return {
         serviceProvider: app.serviceProvider,
@@ -75,11 +74,10 @@ export async function bootstrapDemo(knex: Knex, options: { dataDir: string; toke
 }
 
 /** The lines printed at start: credentials and a ready curl command (an assertion valid one hour, usable once). */
-export async function demoBanner(setup: DemoSetup, options: { cliCommand?: string; dataDirOption?: string } = {}): Promise<string> {
+export async function demoBanner(setup: DemoSetup, options: { dataDirOption?: string } = {}): Promise<string> {
   const privateKeyPem = await readFile(setup.keyPath, 'utf8');
-  const assertion = await mintAssertion({ privateKeyPem, iss: setup.issuer, sub: 'admin', aud: [setup.alias, 'wso2-IS'], expiresIn: 3600 });
-  const cli = options.cliCommand ?? 'npx oauth2-jwt-bearer';
-  const dataDir = options.dataDirOption ? ` --data-dir ${options.dataDirOption}` : '';
+  const assertion = await signDemoAssertion({ privateKeyPem, iss: setup.issuer, sub: 'admin', aud: [setup.alias, 'wso2-IS'], expiresIn: 3600 });
+  const dataDir = options.dataDirOption ? `--data-dir ${options.dataDirOption} ` : '';
   return [
     'Demo setup created (DEMO=on, empty database):',
     `  service provider: ${setup.serviceProvider}`,
@@ -91,14 +89,13 @@ export async function demoBanner(setup: DemoSetup, options: { cliCommand?: strin
     '',
     curlCommand({ clientId: setup.clientId, clientSecret: setup.clientSecret, assertion, tokenEndpointUrl: setup.tokenEndpointUrl, tenant: setup.tenant }),
     '',
-    `A fresh assertion any time: ${cli} mint${dataDir}   (or the whole command: ${cli} mint${dataDir} --curl)`,
+    `A fresh assertion any time: npm run mint${dataDir ? ` -- ${dataDir.trim()}` : ''}   (or the whole command: npm run mint -- ${dataDir}--curl)`,
   ].join('\n');
 }
 
 async function isEmpty(knex: Knex): Promise<boolean> {
   const [apps] = await knex('example_applications').count({ n: '*' });
-  const [idps] = await knex('jwt_bearer_identity_providers').count({ n: '*' });
-  return Number(apps.n) === 0 && Number(idps.n) === 0;
+  return Number(apps!.n) === 0 && (await listIdentityProviders(knex)).length === 0;
 }
 
 /** Reuses the demo key pair under `<dataDir>/demo/` when present (a wiped database, same data dir); else makes one. */

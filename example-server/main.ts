@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
-import { exposeDatabaseToCli } from '../lib/cli/server-bridge';
-import { KnexGrantStore } from '../lib/store/knex-store';
+import { exposeDatabaseToCli, KnexGrantStore } from '../lib';
 import { superviseWorkers } from './cluster';
 import { ConfigError, loadConfig, type ServerConfig } from './config';
 import { createLogger } from './logger';

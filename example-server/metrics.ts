@@ -1,6 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { JWT_BEARER_GRANT_TYPE } from '../lib/grant/jwt-bearer-grant';
-import type { TokenOutcome } from '../lib/http/token-endpoint';
+import { JWT_BEARER_GRANT_TYPE, type TokenOutcome } from '../lib';
 
 /** Grant types worth a label of their own; anything else a client sends is counted as `other`. */
 const KNOWN_GRANTS: Record<string, string> = {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { withMigrationLock } from '../lib/db/migrate';
+import { withMigrationLock } from '../lib';
 import * as initial from './migrations/001_example_initial';
 import * as changeFeed from './migrations/002_example_change_feed';
 

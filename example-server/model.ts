@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { changeFeedFor } from '../lib/cache/change-feed';
-import { CoherentCache } from '../lib/cache/coherent-cache';
-import { sha256 } from '../lib/hash';
-import { runNamedStatement } from '../lib/store/statement';
-import type { TokenTable } from '../lib/store/token-table';
-import type { Tenant } from '../lib/types';
+import { changeFeedFor, CoherentCache, runNamedStatement, sha256, type Tenant, type TokenTable } from '../lib';
 import { verifySecret } from './credentials';
 
 /** A client as the host sees it (`getClient`'s answer). */

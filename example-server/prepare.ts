@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Knex } from 'knex';
-import { openDatabase } from '../lib/db/connect';
-import { migrate } from '../lib/db/migrate';
+import { migrate, openDatabase } from '../lib';
 import type { ServerConfig } from './config';
 import { randomAlphanumeric } from './credentials';
 import { bootstrapDemo, demoBanner } from './demo';

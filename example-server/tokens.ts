@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { sha256 } from '../lib/hash';
+import { sha256 } from '../lib';
 import type { TokenRow } from './model';
 
 export type TokenKind = 'access_token' | 'refresh_token';

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import type { Knex } from 'knex';
-import { openDatabase } from '../lib/db/connect';
+import { openDatabase } from '../lib';
 import type { ServerConfig } from './config';
 import { createLogger } from './logger';
 import { stdoutLines } from './log-stream';

@@ -1,9 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
-import { answerFor } from '../../lib/http/failure';
-import type { GrantStore } from '../../lib/store/types';
-import { authenticateClient, isRefusal } from '../client-auth';
-import type { ExampleModel } from '../model';
+import { answerFor, authenticateClient, type GrantStore } from '../../lib';
+import type { ExampleClient, ExampleModel } from '../model';
 import { findToken } from '../tokens';
 import { noStore, sendRefusal } from './respond';
 
@@ -14,10 +12,10 @@ import { noStore, sendRefusal } from './respond';
  */
 export function introspectRoute(deps: { knex: Knex; model: ExampleModel; store: GrantStore }) {
   return async function introspect(req: Request, res: Response): Promise<void> {
-    const auth = await authenticateClient(req, deps);
-    if (isRefusal(auth)) return sendRefusal(res, auth);
+    const auth = await authenticateClient<ExampleClient>(req, deps);
+    if (!auth.ok) return sendRefusal(res, auth);
     const token = auth.body.token;
-    if (!token) return sendRefusal(res, { answer: { status: 400, error: 'invalid_request', description: 'The token parameter is required.' } });
+    if (!token) return sendRefusal(res, { status: 400, error: 'invalid_request', description: 'The token parameter is required.' });
     let answer: Record<string, unknown> = { active: false };
     try {
       const found = await findToken(deps.knex, token, auth.body.token_type_hint);
@@ -40,7 +38,7 @@ export function introspectRoute(deps: { knex: Knex; model: ExampleModel; store: 
         }
       }
     } catch (error) {
-      return sendRefusal(res, { answer: answerFor(error) });
+      return sendRefusal(res, answerFor(error));
     }
     noStore(res);
     res.status(200).json(answer);

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { answerFor } from '../../lib/http/failure';
+import { answerFor } from '../../lib';
 import type { ExampleUser } from '../model';
 
 interface HostServer {

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { Refusal } from '../client-auth';
+import type { ClientAuthenticationFailure, ErrorAnswer } from '../../lib';
 
 /** RFC 6749 §5.1 / RFC 7662 §2.2: answers carrying token data or errors are never cached. */
 export function noStore(res: Response): void {
@@ -7,10 +7,11 @@ export function noStore(res: Response): void {
   res.setHeader('Pragma', 'no-cache');
 }
 
-/** Sends an OAuth error answer `{error, error_description}`. */
-export function sendRefusal(res: Response, refusal: Refusal): void {
+/** Sends an OAuth error answer `{error, error_description}`, with the challenge or `Allow` header a refusal carries. */
+export function sendRefusal(res: Response, refusal: ErrorAnswer | ClientAuthenticationFailure): void {
   noStore(res);
-  if (refusal.wwwAuthenticate) res.setHeader('WWW-Authenticate', refusal.wwwAuthenticate);
-  if (refusal.answer.status === 413) res.setHeader('Connection', 'close');
-  res.status(refusal.answer.status).json({ error: refusal.answer.error, error_description: refusal.answer.description });
+  if ('wwwAuthenticate' in refusal && refusal.wwwAuthenticate) res.setHeader('WWW-Authenticate', refusal.wwwAuthenticate);
+  if ('allow' in refusal && refusal.allow) res.setHeader('Allow', refusal.allow);
+  if (refusal.status === 413) res.setHeader('Connection', 'close');
+  res.status(refusal.status).json({ error: refusal.error, error_description: refusal.description });
 }

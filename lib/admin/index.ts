@@ -19,3 +19,5 @@ export { AdminError, type AdminErrorBody, type AdminErrorCode } from './errors';
 export type { DryRunInput, DryRunResult, NotChecked } from './dry-run';
 export { algorithmProblem, isLoopbackHost, jwksUriProblem } from './schemas';
 export type { CertificateView, IdentityProviderView, IssuedTokenView } from './views';
+export { adminOpenApiDocument, type AdminOpenApiOptions, type JsonSchema, type OpenApiDocument, type OpenApiOperation, type OpenApiResponse } from './openapi';
+export { renderAdminApiHtml, type AdminApiPage } from './openapi-html';

@@ -14,6 +14,7 @@ import { CliError } from './errors';
  * tenant domain and name rather than ids, certificate files (PEM or DER), and its output shape.
  */
 
+/** An identity provider as the CLI and {@link addIdentityProvider} report it. */
 export interface IdpSummary {
   id: string;
   tenant: string;
@@ -26,6 +27,7 @@ export interface IdpSummary {
   certificates: CertificateSummary[];
 }
 
+/** One certificate of an {@link IdpSummary}. */
 export interface CertificateSummary {
   id: string;
   thumbprint: string;
@@ -41,6 +43,7 @@ export interface CertificateFile {
   bytes: Buffer;
 }
 
+/** Input of {@link addIdentityProvider}: a tenant domain, and the IdP as `idp add` takes it. */
 export interface AddIdpInput {
   tenant: string;
   name: string;
@@ -52,6 +55,15 @@ export interface AddIdpInput {
   requireJti?: boolean;
 }
 
+/**
+ * Adds a tenant (the `?tenantDomain=` of token requests); idempotent: an existing tenant is reported
+ * with `created: false`. Invalid input throws a {@link CliError} with the admin API's sentence. Call it
+ * on the database, not inside a transaction: an existing domain is found by a refused insert, which
+ * would abort the transaction (use {@link listTenants} there).
+ *
+ * @example
+ * const { id } = await addTenant(knex, 'example.com');
+ */
 export async function addTenant(knex: Knex, domain: string): Promise<{ id: string; created: boolean }> {
   const repository = new AdminRepository(knex);
   const body = validated(() => parseInput(createTenantBody, { domain }, 'body'));
@@ -64,10 +76,23 @@ export async function addTenant(knex: Knex, domain: string): Promise<{ id: strin
   }
 }
 
+/** Every tenant, by domain. */
 export async function listTenants(knex: Knex): Promise<Array<{ id: string; domain: string }>> {
   return (await new AdminRepository(knex).listTenants()).map(({ id, domain }) => ({ id, domain }));
 }
 
+/**
+ * Registers an identity provider in a tenant, as `oauth2-jwt-bearer idp add` and `POST
+ * /admin/identity-providers` do (the same validation and sentences): its name is the assertions' `iss`,
+ * its aliases the accepted `aud` values, and its certificates (PEM or DER files) or JWKS URI verify them.
+ * Works inside a transaction (pass the transaction as `knex`). Refusals throw a {@link CliError}.
+ *
+ * @example
+ * await addIdentityProvider(knex, {
+ *   tenant: 'carbon.super', name: 'jwtIDP', aliases: ['https://localhost:9443/oauth2/token'],
+ *   certificates: [{ source: 'wso2.crt', bytes: await readFile('wso2.crt') }],
+ * });
+ */
 export async function addIdentityProvider(knex: Knex, input: AddIdpInput): Promise<IdpSummary> {
   const repository = new AdminRepository(knex);
   const files = input.certificates.map((c) => c.source);

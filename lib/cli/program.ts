@@ -4,14 +4,11 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Knex } from 'knex';
 import { validityAt } from '../certificates';
 import { openDatabase } from '../db/connect';
-import { DEFAULT_TOKEN_ENDPOINT_URL, DEMO_ISSUER, demoFiles, type DemoClientFile } from './demo-files';
 import { CliError, describeCliError, exitCodeOf } from './errors';
 import type { IdpSummary } from './identity-providers';
 import { mintAssertion } from './mint';
 import { runOperation, type OperationInput, type OperationName, type OperationResult } from './operations';
 import { findRunningServer } from './remote';
-
-export const JWT_BEARER_URN = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** What the commands need from the outside world; tests inject their own. */
 export interface CliContext {
@@ -50,9 +47,9 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('oauth2-jwt-bearer');
   program
-    .description('Manage the OAuth 2.0 JWT Bearer grant (RFC 7523): database, identity providers, demo assertions.')
+    .description('Manage the OAuth 2.0 JWT Bearer grant (RFC 7523): database, identity providers, test assertions.')
     .addOption(new Option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL; unset: the embedded database under --data-dir)'))
-    .addOption(new Option('--data-dir <dir>', 'directory of the embedded database and demo files (default: $DATA_DIR or .data)'))
+    .addOption(new Option('--data-dir <dir>', 'directory of the embedded database (default: $DATA_DIR or .data)'))
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) })
     .showHelpAfterError('(run with --help for usage)');
@@ -200,47 +197,37 @@ export function buildProgram(ctx: CliContext): Command {
 
   program
     .command('mint')
-    .description('sign a demo assertion with the demo IdP key that the example server made under the data directory')
-    .option('--sub <subject>', 'subject (the user the token will speak for)', 'admin')
-    .option('--aud <audience>', 'audience (repeatable; default: the demo token endpoint URL)', collect, [])
-    .option('--iss <issuer>', 'issuer', DEMO_ISSUER)
+    .description("sign an assertion (RFC 7523 §3) with an identity provider's private key, e.g. to test a registration")
+    .requiredOption('--key <file>', 'PEM private key of the identity provider')
+    .requiredOption('--iss <issuer>', 'issuer: the identity provider name')
+    .requiredOption('--sub <subject>', 'subject (the user the token will speak for)')
+    .option('--aud <audience>', 'audience: the token endpoint URL or an alias of it (repeatable, at least one)', collect, [])
     .option('--exp <seconds>', 'lifetime in seconds', '300')
     .option('--jti <id>', 'JWT ID (default: a random UUID)')
     .option('--kid <kid>', 'key id header')
-    .option('--alg <alg>', "signing algorithm (default: the key's own, RS256 for the demo key)")
-    .option('--key <file>', 'PEM private key (default: <data-dir>/demo/jwtIDP.key.pem)')
+    .option('--alg <alg>', "signing algorithm (default: the key's own, e.g. RS256 for an RSA key)")
     .option('--claim <name=value>', 'extra claim; value parsed as JSON when it can be (repeatable)', collect, [])
-    .option('--curl', "print the seed page's curl command with the demo application's credentials")
-    .action(async (o: { sub: string; aud: string[]; iss: string; exp: string; jti?: string; kid?: string; alg?: string; key?: string; claim: string[]; curl?: boolean }) => {
-      const files = demoFiles(dataDir());
-      const keyFile = o.key ? resolve(ctx.cwd, o.key) : files.privateKey;
+    .action(async (o: { sub: string; aud: string[]; iss: string; exp: string; jti?: string; kid?: string; alg?: string; key: string; claim: string[] }) => {
       let privateKeyPem: string;
       try {
-        privateKeyPem = await readFile(keyFile, 'utf8');
+        privateKeyPem = await readFile(resolve(ctx.cwd, o.key), 'utf8');
       } catch {
-        throw new CliError(
-          o.key
-            ? `Cannot read the key file ${o.key}.`
-            : `No demo key at ${keyFile}. Start the example server once with DEMO=on (and the same DATA_DIR), or pass --key <file>.`,
-        );
+        throw new CliError(`Cannot read the key file ${o.key}.`);
       }
-      const client = await readDemoClient(files.client);
       if (!/^\d+$/.test(o.exp)) throw new CliError('--exp must be a positive whole number of seconds.');
-      const aud = o.aud.length > 0 ? o.aud : [client?.tokenEndpointUrl ?? ctx.env.TOKEN_ENDPOINT_URL ?? DEFAULT_TOKEN_ENDPOINT_URL];
+      if (o.aud.length === 0) throw new CliError('--aud <audience> is required: the token endpoint URL, or an alias by which the identity provider names it.');
       const assertion = await mintAssertion({
         privateKeyPem,
         iss: o.iss,
         sub: o.sub,
-        aud,
+        aud: o.aud,
         expiresIn: Number(o.exp),
         jti: o.jti,
         kid: o.kid,
         alg: o.alg,
         claims: parseClaims(o.claim),
       });
-      if (!o.curl) return out(assertion);
-      if (!client) throw new CliError(`No demo application recorded at ${files.client}: --curl needs the example server's DEMO bootstrap.`);
-      out(curlCommand({ clientId: client.clientId, clientSecret: client.clientSecret, assertion, tokenEndpointUrl: client.tokenEndpointUrl, tenant: client.tenant }));
+      out(assertion);
     });
 
   program
@@ -252,20 +239,6 @@ export function buildProgram(ctx: CliContext): Command {
     });
 
   return program;
-}
-
-/** The seed page's curl command, verbatim in shape. */
-export function curlCommand(o: { clientId: string; clientSecret: string; assertion: string; tokenEndpointUrl: string; tenant?: string }): string {
-  const url = o.tenant && o.tenant !== DEFAULT_TENANT ? `${o.tokenEndpointUrl}?tenantDomain=${encodeURIComponent(o.tenant)}` : o.tokenEndpointUrl;
-  return `curl -i -X POST -u ${o.clientId}:${o.clientSecret} -k -d 'grant_type=${JWT_BEARER_URN}&assertion=${o.assertion}' -H 'Content-Type: application/x-www-form-urlencoded' ${url}`;
-}
-
-async function readDemoClient(path: string): Promise<DemoClientFile | null> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as DemoClientFile;
-  } catch {
-    return null;
-  }
 }
 
 function parseClaims(pairs: string[]): Record<string, unknown> {

@@ -32,7 +32,16 @@ export function isUnavailable(error: unknown): boolean {
 
 /**
  * The answer for anything node-oauth2-server threw. Client errors (4xx OAuth errors) keep their code and
- * sentence; server-side failures never show their message (it may be a raw driver text) nor a stack.
+ * sentence; server-side failures never show their message (it may be a raw driver text) nor a stack:
+ * an unreachable database is 503 `temporarily_unavailable`, anything else 500 `server_error`.
+ *
+ * @example
+ * try {
+ *   await server.authenticate(request, response);
+ * } catch (error) {
+ *   const answer = answerFor(error);
+ *   res.status(answer.status).json({ error: answer.error, error_description: answer.description });
+ * }
  */
 export function answerFor(error: unknown): ErrorAnswer {
   const e = error as { code?: unknown; name?: unknown; message?: unknown };

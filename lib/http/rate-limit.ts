@@ -17,6 +17,7 @@
 import { ConfigurationError } from '../errors';
 import { DEFAULT_TENANT } from '../grant/request-context';
 import { LruMap } from '../lru';
+import { readBasicCredentials } from './client-authentication';
 import type { ErrorAnswer } from './failure';
 
 /** One limit: at most `max` failed attempts per key within `windowSeconds`. */
@@ -165,19 +166,15 @@ function counter(rule: FailureLimitRule, maxKeys: number) {
   };
 }
 
-/** The client id as the request states it: HTTP Basic (form-url-decoded, RFC 6749 §2.3.1) or the body. */
+/**
+ * The client id as the request states it: HTTP Basic (form-url-decoded, RFC 6749 §2.3.1, read as client
+ * authentication reads it) or the body. An unreadable Basic header names no client: it is refused
+ * without a database read anyway.
+ */
 function clientIdOf(authorization: string | undefined, body: Record<string, string>): string | undefined {
-  const basic = typeof authorization === 'string' ? /^Basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(authorization) : null;
-  if (basic) {
-    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const raw = colon < 0 ? decoded : decoded.slice(0, colon);
-    try {
-      return decodeURIComponent(raw.replace(/\+/g, ' '));
-    } catch {
-      return raw;
-    }
-  }
+  const basic = readBasicCredentials(authorization);
+  if (basic) return basic.clientId;
+  if (basic === null) return undefined;
   return typeof body.client_id === 'string' && body.client_id.length > 0 ? body.client_id : undefined;
 }
 

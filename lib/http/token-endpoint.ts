@@ -1,12 +1,18 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigurationError, JwtBearerError, StoreUnavailableError } from '../errors';
+import type { ServerResponse } from 'node:http';
+import { ConfigurationError, JwtBearerError } from '../errors';
 import { assertHostModule, type HostModel, type HostModule } from '../host';
-import { DEFAULT_TENANT, resolveTenant, type GrantFacts } from '../grant/request-context';
+import type { GrantFacts } from '../grant/request-context';
 import type { GrantStore } from '../store/types';
 import type { Tenant } from '../types';
-import { normaliseBasicAuthorization, usesTwoAuthenticationMethods } from './client-credentials';
+import {
+  basicAuthorizationFor,
+  bindTenant,
+  DEFAULT_FORM_BODY_LIMIT_BYTES,
+  readClientRequest,
+  type ClientAuthenticationFailure,
+  type ClientAuthenticationRequest,
+} from './client-authentication';
 import { answerFor, type ErrorAnswer } from './failure';
-import { FormBodyError, readFormBody } from './form-body';
 import { createFailureLimiter, RATE_LIMITED, type FailureKeys, type FailureLimitOptions } from './rate-limit';
 
 /** One token request, as logs and metrics see it. Never carries assertions, tokens or secrets. */
@@ -49,12 +55,14 @@ export interface TokenEndpointOptions {
   failureLimit?: FailureLimitOptions;
 }
 
-type Req = IncomingMessage & { query?: Record<string, unknown>; is?(type: string): string | false | null; body?: unknown; _body?: boolean };
+type Req = ClientAuthenticationRequest;
 
 /**
- * The token endpoint (SPEC §4) as an Express (4 or 5) handler: form parsing with a body limit, one
- * value per parameter, `?tenantDomain=`, form-url-decoded Basic credentials, `no-store` on every
- * answer, and RFC 6749 §5.2 JSON errors that never carry a stack trace or a driver message.
+ * The token endpoint (RFC 6749 §3.2) as an Express (4 or 5) handler: the intake of client
+ * authentication as `authenticateClient` (client-authentication.ts) does it (form body with a limit, one value per parameter,
+ * `?tenantDomain=`, form-url-decoded Basic credentials, one method only), then node-oauth2-server on
+ * the tenant-bound model (the host looks the client up itself); `no-store` on every answer, and RFC 6749
+ * §5.2 JSON errors that never carry a stack trace or a driver message.
  *
  * @example
  * app.post('/oauth2/token', tokenEndpoint({ server, host: OAuth2Server, model, store }));
@@ -62,7 +70,7 @@ type Req = IncomingMessage & { query?: Record<string, unknown>; is?(type: string
 export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: ServerResponse) => Promise<void> {
   validateOptions(options);
   const { server, host, model, store, onOutcome } = options;
-  const bodyLimit = options.bodyLimit ?? 64 * 1024;
+  const bodyLimit = options.bodyLimit ?? DEFAULT_FORM_BODY_LIMIT_BYTES;
   const limiter = options.failureLimit === undefined ? undefined : createFailureLimiter(options.failureLimit);
 
   return async function handleTokenRequest(req, res) {
@@ -84,45 +92,40 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
     let facts: GrantFacts | undefined;
     let grantType: string | undefined;
     try {
-      if (req.method !== 'POST') {
-        res.setHeader('Allow', 'POST');
-        return refuse(res, report, { status: 405, error: 'invalid_request', description: 'The token endpoint accepts POST only.' }, 'method_not_allowed');
-      }
-      if (!req.is?.('application/x-www-form-urlencoded')) {
-        return refuse(res, report, { status: 400, error: 'invalid_request', description: 'The body must be application/x-www-form-urlencoded.' }, 'content_type_invalid');
-      }
-      const body = await readFormBody(req, bodyLimit);
+      // Client authentication up to the host's own lookup (see client-authentication.ts): the host's
+      // token handler calls getClient itself, with its per-grant `requireClientAuthentication` rules.
+      const read = await readClientRequest(req, { bodyLimit });
+      if (!read.ok) return refuse(res, report, ...intakeRefusal(res, read));
+      const { body } = read;
       grantType = body.grant_type;
       if (limiter) {
         // Before the grant runs: a key over its limit costs no database read and no signature check.
-        limitKeys = limiter.keysOf(req.headers.authorization, body, queryValue(req, 'tenantDomain'));
+        limitKeys = limiter.keysOf(req.headers.authorization, body, read.tenantDomain);
         const retryAfter = limiter.check(limitKeys);
         if (retryAfter !== undefined) {
           res.setHeader('Retry-After', String(retryAfter));
           return refuse(res, report, RATE_LIMITED, 'rate_limited', { grantType });
         }
       }
-      tenant = await resolveTenant(store, queryValue(req, 'tenantDomain') ?? DEFAULT_TENANT);
+      const bound = await bindTenant(read, { model, store });
+      if (!bound.ok) return refuse(res, report, answerOf(bound), bound.code, { grantType, cause: bound.status >= 500 ? bound.cause : undefined });
+      tenant = bound.tenant;
+      if (read.credentialsFailure) {
+        if (read.credentialsFailure.wwwAuthenticate) res.setHeader('WWW-Authenticate', read.credentialsFailure.wwwAuthenticate);
+        return refuse(res, report, answerOf(read.credentialsFailure), read.credentialsFailure.code, { tenant: tenant.domain, grantType });
+      }
 
       const headers: Record<string, unknown> = { ...req.headers };
-      const authorization = normaliseBasicAuthorization(req.headers.authorization);
-      if (authorization === null) {
-        res.setHeader('WWW-Authenticate', 'Basic realm="token"');
-        return refuse(res, report, { status: 401, error: 'invalid_client', description: 'The client credentials could not be read.' }, 'invalid_client', { tenant: tenant.domain, grantType });
-      }
-      if (authorization) headers.authorization = authorization;
-      if (authorization && usesTwoAuthenticationMethods(authorization, body)) {
-        return refuse(res, report, { status: 400, error: 'invalid_request', description: 'The client must authenticate by one method only.' }, 'client_auth_multiple', { tenant: tenant.domain, grantType });
-      }
+      if (read.credentials?.method === 'client_secret_basic') headers.authorization = basicAuthorizationFor(read.credentials);
+      const clientId = read.credentials?.clientId;
 
       const request = new host.Request({ method: 'POST', headers, query: { ...(req.query ?? {}) }, body });
       request.jwtBearerTenant = tenant;
       facts = request.jwtBearer = {};
       const response = new host.Response({});
-      const tenantModel = Object.create(model, { tenant: { value: tenant, enumerable: true } });
 
       try {
-        await server.token(request, response, { model: tenantModel });
+        await server.token(request, response, { model: bound.model });
       } catch (error) {
         copyHeader(response, res, 'www-authenticate');
         const answer = answerFor(error);
@@ -130,7 +133,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
           tenant: tenant.domain,
           grantType,
           issuer: facts.issuer,
-          clientId: answer.error === 'invalid_client' ? undefined : clientIdOf(request),
+          clientId: answer.error === 'invalid_client' ? undefined : clientId,
           verifyMs: facts.verifyMs,
           cause: answer.status >= 500 ? error : undefined,
         });
@@ -142,7 +145,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
         grantType,
         tenant: tenant.domain,
         issuer: facts.issuer,
-        clientId: clientIdOf(request),
+        clientId,
         verifyMs: facts.verifyMs,
       });
     } catch (error) {
@@ -156,23 +159,26 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
   };
 }
 
-/** Answers for what fails before the host runs: body, parameters, tenant. */
+/**
+ * The token endpoint's answer to a refused intake: as {@link readClientRequest} says, except that a
+ * nested parameter from a host body parser keeps this endpoint's older reason, `assertion_malformed`.
+ */
+function intakeRefusal(res: ServerResponse, failure: ClientAuthenticationFailure): [ErrorAnswer, string, Partial<TokenOutcome>] {
+  if (failure.allow) res.setHeader('Allow', failure.allow);
+  if (failure.code === 'parameter_malformed') {
+    const refusal = new JwtBearerError('assertion_malformed');
+    return [{ status: 400, error: 'invalid_request', description: refusal.description }, refusal.reason, {}];
+  }
+  const description = failure.code === 'method_not_allowed' ? 'The token endpoint accepts POST only.' : failure.description;
+  return [{ ...answerOf(failure), description }, failure.code, { cause: failure.status >= 500 ? failure.cause : undefined }];
+}
+
+function answerOf(failure: ClientAuthenticationFailure): ErrorAnswer {
+  return { status: failure.status, error: failure.error, description: failure.description };
+}
+
+/** Answers for what fails unexpectedly outside the host. */
 function earlyAnswer(error: unknown): { answer: ErrorAnswer; reason: string } {
-  if (error instanceof FormBodyError) {
-    if (error.kind === 'too_large') {
-      return { answer: { status: 413, error: 'invalid_request', description: 'The request body is too large.' }, reason: 'body_too_large' };
-    }
-    const refusal = new JwtBearerError(error.kind === 'repeated' ? 'parameter_repeated' : 'assertion_malformed');
-    return { answer: { status: 400, error: 'invalid_request', description: refusal.description }, reason: refusal.reason };
-  }
-  if (error instanceof JwtBearerError) {
-    return { answer: { status: error.status, error: error.error, description: error.description }, reason: error.reason };
-  }
-  if (error instanceof StoreUnavailableError) {
-    // The tenant lookup failed: the same reason code as when the grant's own lookups fail.
-    const refusal = new JwtBearerError('store_unavailable', { cause: error });
-    return { answer: { status: refusal.status, error: refusal.error, description: refusal.description }, reason: refusal.reason };
-  }
   const answer = answerFor(error);
   return { answer, reason: answer.error };
 }
@@ -201,19 +207,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 function copyHeader(from: { headers?: Record<string, unknown> }, to: ServerResponse, name: string): void {
   const value = from.headers?.[name];
   if (typeof value === 'string') to.setHeader(name, value);
-}
-
-function queryValue(req: Req, name: string): unknown {
-  if (req.query) return req.query[name];
-  const params = new URL(req.url ?? '/', 'http://localhost').searchParams.getAll(name);
-  return params.length > 1 ? params : params[0];
-}
-
-/** The authenticated client's id, as the host resolved it (only set once authentication succeeded). */
-function clientIdOf(request: { jwtBearer?: unknown; body?: Record<string, unknown>; headers?: Record<string, unknown> }): string | undefined {
-  const basic = typeof request.headers?.authorization === 'string' ? /^Basic (.+)$/i.exec(request.headers.authorization) : null;
-  if (basic) return Buffer.from(basic[1], 'base64').toString('utf8').split(':')[0];
-  return typeof request.body?.client_id === 'string' ? request.body.client_id : undefined;
 }
 
 function validateOptions(options: TokenEndpointOptions): void {

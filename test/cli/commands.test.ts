@@ -187,11 +187,15 @@ describe('oauth2-jwt-bearer CLI commands', () => {
     expect(typeof payload.jti).toBe('string');
   });
 
-  it('mint: defaults to the demo key under the data directory, and says what to do when it is missing', async () => {
-    const res = await cli('mint', '--data-dir', join(dir, 'empty'));
-    expect(res.code).toBe(1);
-    expect(res.stderr).toBe(`error: No demo key at ${join(dir, 'empty', 'demo', 'jwtIDP.key.pem')}. Start the example server once with DEMO=on (and the same DATA_DIR), or pass --key <file>.\n`);
-    const bad = await cli('mint', '--key', 'idp.key', '--exp', 'soon');
+  it('mint: names everything explicitly (no demo defaults in the published CLI), and says what is missing', async () => {
+    const none = await cli('mint');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("required option '--key <file>' not specified");
+    const noAud = await cli('mint', '--key', 'idp.key', '--iss', 'myIdP', '--sub', 'bob');
+    expect(noAud).toMatchObject({ code: 1, stderr: 'error: --aud <audience> is required: the token endpoint URL, or an alias by which the identity provider names it.\n' });
+    const missing = await cli('mint', '--key', 'nowhere.key', '--iss', 'myIdP', '--sub', 'bob', '--aud', 'https://a/token');
+    expect(missing).toMatchObject({ code: 1, stderr: 'error: Cannot read the key file nowhere.key.\n' });
+    const bad = await cli('mint', '--key', 'idp.key', '--iss', 'myIdP', '--sub', 'bob', '--aud', 'https://a/token', '--exp', 'soon');
     expect(bad).toMatchObject({ code: 1, stderr: 'error: --exp must be a positive whole number of seconds.\n' });
   });
 

@@ -1,9 +1,10 @@
-/** DEMO=on (SPEC §7): the demo application and IdP on an empty database, and `mint` with the demo key. */
+/** DEMO=on: the demo application and IdP on an empty database, and `npm run mint` with the demo key. */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { bootstrapDemo, demoBanner, type DemoSetup } from '../../example-server/demo';
+import { runMint } from '../../example-server/mint';
 import { runCli } from '../../lib/cli/program';
 import { createExampleFixture, JWT_BEARER, TOKEN_URL, type ExampleFixture } from './fixture';
 
@@ -16,7 +17,7 @@ describe('example server: DEMO bootstrap', () => {
     fx = await createExampleFixture();
     dataDir = await mkdtemp(join(tmpdir(), 'jwt-bearer-demo-'));
     setup = await bootstrapDemo(fx.db.knex, { dataDir, tokenEndpointUrl: TOKEN_URL });
-  });
+  }, 90_000); // an embedded database, an RSA key and a certificate made on a shared machine
   afterAll(async () => {
     await fx.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -57,9 +58,9 @@ describe('example server: DEMO bootstrap', () => {
     expect(res.body.token_type).toBe('Bearer');
   });
 
-  it('mints assertions with the demo key that the server accepts (oauth2-jwt-bearer mint)', async () => {
+  it('mints assertions with the demo key that the server accepts (npm run mint)', async () => {
     let stdout = '';
-    const code = await runCli(['node', 'oauth2-jwt-bearer', 'mint', '--data-dir', dataDir, '--sub', 'alice'], {
+    const code = await runMint(['--data-dir', dataDir, '--sub', 'alice'], {
       env: {},
       cwd: process.cwd(),
       stdout: (s) => (stdout += s),
@@ -73,10 +74,31 @@ describe('example server: DEMO bootstrap', () => {
     expect(me.body).toMatchObject({ sub: 'alice', idp: 'jwtIDP' });
   });
 
-  it('mint --curl prints the whole command with the demo credentials', async () => {
+  it('npm run mint -- --curl prints the whole command with the demo credentials', async () => {
     let stdout = '';
-    const code = await runCli(['node', 'oauth2-jwt-bearer', '--data-dir', dataDir, 'mint', '--curl'], { env: {}, cwd: process.cwd(), stdout: (s) => (stdout += s), stderr: () => undefined });
+    const code = await runMint(['--data-dir', dataDir, '--curl'], { env: {}, cwd: process.cwd(), stdout: (s) => (stdout += s), stderr: () => undefined });
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`^curl -i -X POST -u ${setup!.clientId}:${setup!.clientSecret} -k -d 'grant_type=${JWT_BEARER}&assertion=[\\w.-]+' -H 'Content-Type: application/x-www-form-urlencoded' ${TOKEN_URL}\\n$`));
+  });
+
+  it('npm run mint says what to do when the data directory has no demo key', async () => {
+    let stderr = '';
+    const empty = join(dataDir, 'nothing-here');
+    const code = await runMint(['--data-dir', empty], { env: {}, cwd: process.cwd(), stdout: () => undefined, stderr: (s) => (stderr += s) });
+    expect(code).toBe(1);
+    expect(stderr).toBe(`error: No demo key at ${join(empty, 'demo', 'jwtIDP.key.pem')}. Start the example server once with DEMO=on (and the same DATA_DIR).\n`);
+  });
+
+  it('the published CLI signs with the demo key when told everything (mint --key --iss --sub --aud)', async () => {
+    let stdout = '';
+    const code = await runCli(['node', 'oauth2-jwt-bearer', 'mint', '--key', setup!.keyPath, '--iss', 'jwtIDP', '--sub', 'carol', '--aud', TOKEN_URL], {
+      env: {},
+      cwd: process.cwd(),
+      stdout: (s) => (stdout += s),
+      stderr: () => undefined,
+    });
+    expect(code).toBe(0);
+    const res = await fx.token(setup!, stdout.trim());
+    expect(res.status).toBe(200);
   });
 });

@@ -47,8 +47,8 @@ describe('npm start (TLS on, DEMO on) and the seed curl command', () => {
     const body = JSON.parse(first.stdout.slice(first.stdout.indexOf('\r\n\r\n') + 4));
     expect(body).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'Bearer', expires_in: expect.any(Number) });
 
-    // The seed page's command with a fresh assertion from the CLI, exactly as written there.
-    const minted = await run('node', [join(ROOT, 'bin', 'oauth2-jwt-bearer.js'), 'mint', '--data-dir', dataDir], { cwd: ROOT });
+    // The seed page's command with a fresh assertion from the example's `npm run mint`, exactly as written there.
+    const minted = await run('npm', ['run', '--silent', 'mint', '--', '--data-dir', dataDir], { cwd: ROOT });
     const assertion = minted.stdout.trim();
     expect(assertion).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
     const seed = await run('curl', [
@@ -88,7 +88,7 @@ describe('npm start (TLS on, DEMO on) and the seed curl command', () => {
     await waitFor('the listening log line', () => server!.stdout().includes('"event":"listening"'), server);
     expect(server.stderr()).not.toContain('Demo setup created');
     expect(server.stdout()).not.toContain('tls_certificate_created');
-    const minted = await run('node', [join(ROOT, 'bin', 'oauth2-jwt-bearer.js'), 'mint', '--data-dir', dataDir, '--curl'], { cwd: ROOT });
+    const minted = await run('npm', ['run', '--silent', 'mint', '--', '--data-dir', dataDir, '--curl'], { cwd: ROOT });
     const again = await run('bash', ['-c', minted.stdout.trim()]);
     expect(again.stdout).toMatch(/^HTTP\/1\.1 200 OK\r$/m);
     await stopServer(server);

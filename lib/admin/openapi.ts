@@ -1,0 +1,384 @@
+import { z } from 'zod';
+import { REASONS } from '../errors';
+import type { DryRunResult } from './dry-run';
+import {
+  addAliasBody,
+  addCertificateBody,
+  createIdentityProviderBody,
+  createTenantBody,
+  issuedTokensQuery,
+  patchIdentityProviderBody,
+  validateAssertionBody,
+} from './schemas';
+import type { CertificateView, IdentityProviderView, IssuedTokenView } from './views';
+
+/**
+ * The admin API as an OpenAPI 3.1 document. Request bodies and query parameters are derived from the
+ * very zod schemas the router validates with (`schemas.ts`, through `z.toJSONSchema`), so the two
+ * cannot drift; answers are described by zod schemas checked against the view types at compile time.
+ * A test compares the document's operations with the routes the router really has.
+ */
+
+/** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1). */
+export type JsonSchema = Record<string, unknown>;
+
+/** One operation of an {@link OpenApiDocument}. */
+export interface OpenApiOperation {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  parameters?: Array<{ name: string; in: 'path' | 'query'; required: boolean; description?: string; schema: JsonSchema }>;
+  requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
+  responses: Record<string, OpenApiResponse>;
+}
+
+/** One answer of an {@link OpenApiOperation}. */
+export interface OpenApiResponse {
+  description: string;
+  headers?: Record<string, { description: string; schema: JsonSchema }>;
+  content?: Record<string, { schema: JsonSchema }>;
+}
+
+/** The parts of an OpenAPI 3.1 document this module writes (https://spec.openapis.org/oas/v3.1.0). */
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  jsonSchemaDialect: string;
+  servers: Array<{ url: string; description?: string }>;
+  security: Array<Record<string, string[]>>;
+  tags: Array<{ name: string; description: string }>;
+  paths: Record<string, Partial<Record<'get' | 'post' | 'patch' | 'delete', OpenApiOperation>>>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    securitySchemes: Record<string, { type: 'http'; scheme: 'bearer'; description: string }>;
+  };
+}
+
+/** Options of {@link adminOpenApiDocument}; describe the router as it is mounted. */
+export interface AdminOpenApiOptions {
+  /** Where the admin router is mounted (the `servers` URL). Default `/admin`. */
+  basePath?: string;
+  /**
+   * Whether the router serves the host's application routes (`createAdminRouter({ applications })`):
+   * `{ list: true }` when the service has `list` (then `GET /applications` too). Default: not served.
+   */
+  applications?: false | { list?: boolean };
+  /** `info.version`. Default `'1'`. */
+  version?: string;
+}
+
+// ---- answers, as zod schemas checked against the view types ----------------------------------------
+
+const isoTime = z.string().describe('ISO 8601 timestamp (UTC)');
+const stringList = z.array(z.string());
+
+const certificateViewSchema = z.object({
+  id: z.string(),
+  thumbprint: z.string().describe('x5t#S256: base64url SHA-256 of the DER certificate'),
+  subject: z.string(),
+  notBefore: isoTime,
+  notAfter: isoTime,
+  kid: z.string().nullable(),
+  currentlyValid: z.boolean().describe('notBefore ≤ now ≤ notAfter'),
+  pem: z.string().optional().describe('only in GET /identity-providers/{id}'),
+});
+
+const identityProviderViewSchema = z.object({
+  id: z.string(),
+  name: z.string().describe('the assertions\' "iss"'),
+  displayName: z.string().nullable(),
+  enabled: z.boolean(),
+  algorithms: stringList.nullable().describe('null: the default allow-list'),
+  jwksUri: z.string().nullable(),
+  requireJti: z.boolean(),
+  maxAssertionLifetimeSeconds: z.int(),
+  iatMaxAgeSeconds: z.int().nullable(),
+  clockSkewSeconds: z.int(),
+  allowedSubjects: stringList.nullable(),
+  allowedClients: stringList.nullable(),
+  allowedScopes: stringList.nullable(),
+  issueRefreshToken: z.boolean(),
+  certificates: z.array(certificateViewSchema),
+  aliases: stringList.describe('accepted "aud" values'),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
+const issuedTokenViewSchema = z.object({
+  id: z.string(),
+  idp: z.string(),
+  idpId: z.string().nullable(),
+  clientId: z.string(),
+  subject: z.string(),
+  jti: z.string().nullable(),
+  scope: z.string().nullable(),
+  parentId: z.string().nullable(),
+  issuedAt: isoTime,
+  expiresAt: isoTime,
+  revokedAt: isoTime.nullable(),
+});
+
+const tenantSchema = z.object({ id: z.string(), domain: z.string(), createdAt: isoTime });
+const aliasSchema = z.object({ alias: z.string(), createdAt: isoTime });
+
+const dryRunResultSchema = z.object({
+  valid: z.boolean(),
+  reason: z.enum(Object.keys(REASONS) as [string, ...string[]]).optional(),
+  description: z.string().optional(),
+  idp: z.object({ id: z.string(), name: z.string() }).optional(),
+  claims: z.record(z.string(), z.unknown()).optional(),
+  header: z.record(z.string(), z.unknown()).optional(),
+  keyId: z.string().optional(),
+  alreadyUsed: z.boolean().optional(),
+  notChecked: z.array(z.enum(['allowed_clients', 'client_scopes', 'model_validate_scope', 'resolve_user'])),
+});
+
+const errorSchema = z.object({
+  error: z.enum(['invalid_request', 'unauthorized', 'not_found', 'conflict', 'temporarily_unavailable', 'server_error']),
+  error_description: z.string(),
+  field: z.string().optional().describe('the offending field or query parameter, when one is to blame'),
+});
+
+// Compile-time checks: a view field added, removed or retyped without its schema fails `tsc`.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const viewsMatch: [
+  Same<z.output<typeof certificateViewSchema>, CertificateView>,
+  Same<z.output<typeof identityProviderViewSchema>, IdentityProviderView>,
+  Same<z.output<typeof issuedTokenViewSchema>, IssuedTokenView>,
+  Same<Omit<z.output<typeof dryRunResultSchema>, 'reason'>, Omit<DryRunResult, 'reason'>>,
+] = [true, true, true, true];
+void viewsMatch;
+
+/**
+ * What the identity-provider fields mean, and the rules zod refinements enforce that JSON Schema cannot
+ * say; added to the derived schemas as `description`.
+ */
+const IDP_FIELD_NOTES: Record<string, string> = {
+  name: 'The `iss` of its assertions, compared exactly; unique in the tenant.',
+  displayName: 'Free text for people.',
+  enabled: 'A disabled IdP is unknown to the token endpoint, and its refresh tokens stop working (default true).',
+  algorithms: 'Allow-list of JWS algorithms from RS/PS/ES 256/384/512 and EdDSA; never `none` or HMAC; `null`: all of those.',
+  jwksUri: '`https:` (or `http:` on a loopback host); no credentials, no fragment. Keys are fetched from it besides the certificates.',
+  requireJti: 'Refuse assertions without `jti` (default true); without, replay is keyed on the signed content.',
+  maxAssertionLifetimeSeconds: 'Largest `exp` − `iat` (or `exp` − now) accepted.',
+  iatMaxAgeSeconds: 'Oldest `iat` accepted; `null`: no limit beyond `exp`.',
+  clockSkewSeconds: 'Leeway for `exp`, `nbf` and `iat`.',
+  allowedSubjects: 'Only these `sub` values; `null`: any, `[]`: none.',
+  allowedClients: 'Only these clients may present its assertions; `null`: any.',
+  allowedScopes: 'Scope tokens (RFC 6749 §3.3) its tokens may carry; `null`: any.',
+  issueRefreshToken: 'Issue refresh tokens with its access tokens (when the client has the refresh_token grant).',
+  certificates: 'PEM certificates (or base64 DER), one per entry, or `{pem, kid}`; in PATCH they replace the set.',
+  aliases: 'Accepted `aud` values (this token endpoint as the IdP names it); in PATCH they replace the set.',
+};
+
+function withNotes(schema: JsonSchema, notes: Record<string, string>): JsonSchema {
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  if (!properties) return schema;
+  const described = Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, notes[name] ? { ...property, description: notes[name] } : property]));
+  return { ...schema, properties: described };
+}
+
+// ---- the document -----------------------------------------------------------------------------------
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+/** A zod schema as JSON Schema: the input side (what a client sends), without the `$schema` key. */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
+const answer = (description: string, schema?: JsonSchema): OpenApiResponse => (schema ? { description, content: json(schema) } : { description });
+const failure = (description: string) => answer(description, ref('AdminError'));
+
+const COMMON_FAILURES: Record<string, OpenApiResponse> = {
+  '401': {
+    ...failure('Not admitted by the `authorize` hook (`error: unauthorized`).'),
+    headers: { 'WWW-Authenticate': { description: 'Bearer challenge', schema: { type: 'string' } } },
+  },
+  '503': failure('The database is unavailable (`temporarily_unavailable`).'),
+  '500': failure('An unexpected failure (`server_error`, no detail).'),
+};
+
+const TENANT_DOMAIN = {
+  name: 'tenantDomain',
+  in: 'query' as const,
+  required: false,
+  description: 'The tenant (default `carbon.super`); unknown is 400.',
+  schema: { type: 'string' },
+};
+const pathParam = (name: string, description: string) => ({ name, in: 'path' as const, required: true, description, schema: { type: 'string' } });
+const IDP_ID = pathParam('id', 'The identity provider id (another tenant\'s id is 404, as an unknown one).');
+
+function body(schemaName: string) {
+  return { required: true, content: json(ref(schemaName)) };
+}
+
+function operation(
+  operationId: string,
+  tag: string,
+  summary: string,
+  responses: OpenApiOperation['responses'],
+  extra: Partial<Pick<OpenApiOperation, 'parameters' | 'requestBody' | 'description'>> = {},
+): OpenApiOperation {
+  const withBody: Record<string, OpenApiResponse> = extra.requestBody ? { '413': failure('The body is over the limit.'), '415': failure('The body is not JSON.') } : {};
+  return { operationId, summary, tags: [tag], ...extra, responses: { ...responses, ...withBody, ...COMMON_FAILURES } };
+}
+
+/**
+ * The OpenAPI 3.1 document of {@link createAdminRouter}'s API, as the router is configured: serve it
+ * (e.g. `GET /admin/openapi.json`) or render it with {@link renderAdminApiHtml}.
+ *
+ * @example
+ * const document = adminOpenApiDocument({ basePath: '/admin', applications: { list: true } });
+ * app.get('/admin/openapi.json', (_req, res) => res.json(document));
+ */
+export function adminOpenApiDocument(options: AdminOpenApiOptions = {}): OpenApiDocument {
+  const issuedQuery = jsonSchema(issuedTokensQuery, 'input') as { properties: Record<string, JsonSchema> };
+  const issuedDescriptions: Record<string, string> = {
+    tenantDomain: TENANT_DOMAIN.description,
+    idp: 'Only tokens from this IdP (by name).',
+    sub: 'Only tokens for this subject.',
+    clientId: 'Only tokens of this client.',
+    limit: 'At most this many rows, 1 to 1000 (default 100).',
+  };
+  const paths: OpenApiDocument['paths'] = {
+    '/tenants': {
+      get: operation('listTenants', 'tenants', 'List tenants', { '200': answer('The tenants.', { type: 'array', items: ref('Tenant') }) }),
+      post: operation('createTenant', 'tenants', 'Add a tenant', {
+        '201': answer('The tenant.', ref('Tenant')),
+        '400': failure('Invalid domain.'),
+        '409': failure('The domain is taken.'),
+      }, { requestBody: body('CreateTenant') }),
+    },
+    '/identity-providers': {
+      get: operation('listIdentityProviders', 'identity providers', 'List the tenant\'s identity providers', {
+        '200': answer('By name; certificates without PEM.', { type: 'array', items: ref('IdentityProvider') }),
+        '400': failure('Unknown tenant or query parameter.'),
+      }, { parameters: [TENANT_DOMAIN] }),
+      post: operation('createIdentityProvider', 'identity providers', 'Register an identity provider', {
+        '201': { ...answer('The identity provider.', ref('IdentityProvider')), headers: { Location: { description: 'Its URL', schema: { type: 'string' } } } },
+        '400': failure('Invalid field, or neither certificates nor jwksUri.'),
+        '409': failure('The name is taken in this tenant.'),
+      }, { parameters: [TENANT_DOMAIN], requestBody: body('CreateIdentityProvider') }),
+    },
+    '/identity-providers/{id}': {
+      get: operation('getIdentityProvider', 'identity providers', 'Read an identity provider', {
+        '200': answer('The identity provider, certificates with their PEM.', ref('IdentityProvider')),
+        '404': failure('No such identity provider in this tenant.'),
+      }, { parameters: [IDP_ID, TENANT_DOMAIN] }),
+      patch: operation('updateIdentityProvider', 'identity providers', 'Change an identity provider (JSON merge patch, RFC 7396)', {
+        '200': answer('The identity provider.', ref('IdentityProvider')),
+        '400': failure('Invalid field.'),
+        '404': failure('No such identity provider in this tenant.'),
+        '409': failure('The new name is taken.'),
+      }, {
+        parameters: [IDP_ID, TENANT_DOMAIN],
+        requestBody: body('PatchIdentityProvider'),
+        description: '`null` resets a nullable field to its default; `certificates` and `aliases`, when given, replace the sets.',
+      }),
+      delete: operation('deleteIdentityProvider', 'identity providers', 'Delete an identity provider', {
+        '204': answer('Deleted; its refresh tokens stop working.'),
+        '404': failure('No such identity provider in this tenant.'),
+      }, { parameters: [IDP_ID, TENANT_DOMAIN] }),
+    },
+    '/identity-providers/{id}/certificates': {
+      post: operation('addCertificate', 'identity providers', 'Add a certificate', {
+        '201': answer('The certificate.', ref('Certificate')),
+        '400': failure('Not a usable certificate.'),
+        '404': failure('No such identity provider in this tenant.'),
+        '409': failure('The IdP has this certificate already.'),
+      }, { parameters: [IDP_ID, TENANT_DOMAIN], requestBody: body('AddCertificate') }),
+    },
+    '/identity-providers/{id}/certificates/{certId}': {
+      delete: operation('removeCertificate', 'identity providers', 'Remove a certificate', {
+        '204': answer('Removed.'),
+        '404': failure('No such identity provider or certificate.'),
+      }, { parameters: [IDP_ID, pathParam('certId', 'The certificate id.'), TENANT_DOMAIN] }),
+    },
+    '/identity-providers/{id}/aliases': {
+      post: operation('addAlias', 'identity providers', 'Add an alias (an accepted audience)', {
+        '201': answer('The alias.', ref('Alias')),
+        '400': failure('Invalid alias.'),
+        '404': failure('No such identity provider in this tenant.'),
+        '409': failure('The IdP has this alias already.'),
+      }, { parameters: [IDP_ID, TENANT_DOMAIN], requestBody: body('AddAlias') }),
+    },
+    '/identity-providers/{id}/aliases/{alias}': {
+      delete: operation('removeAlias', 'identity providers', 'Remove an alias', {
+        '204': answer('Removed.'),
+        '404': failure('No such identity provider or alias.'),
+      }, { parameters: [IDP_ID, pathParam('alias', 'The alias, URL-encoded, exactly as stored.'), TENANT_DOMAIN] }),
+    },
+    '/issued-tokens': {
+      get: operation('listIssuedTokens', 'audit', 'Audit: tokens issued for assertions, newest first', {
+        '200': answer('Audit rows; never a token or its hash.', { type: 'array', items: ref('IssuedToken') }),
+        '400': failure('Unknown tenant or invalid query parameter.'),
+      }, {
+        parameters: Object.entries(issuedQuery.properties).map(([name, schema]) => ({ name, in: 'query' as const, required: false, description: issuedDescriptions[name], schema })),
+      }),
+    },
+    '/assertions/validate': {
+      post: operation('validateAssertion', 'audit', 'Dry run: would the token endpoint accept this assertion?', {
+        '200': answer('The verdict; nothing is recorded and the assertion stays usable.', ref('DryRunResult')),
+        '400': failure('Invalid field or tenant.'),
+      }, { parameters: [TENANT_DOMAIN], requestBody: body('ValidateAssertion') }),
+    },
+  };
+
+  if (options.applications) {
+    const hostAnswer = answer('The host\'s answer (`applications.create` / `applications.list`).', { type: 'object' });
+    paths['/applications'] = {
+      ...(options.applications.list
+        ? { get: operation('listApplications', 'applications', 'List the tenant\'s applications (host-provided)', { '200': hostAnswer }, { parameters: [TENANT_DOMAIN] }) }
+        : {}),
+      post: operation('createApplication', 'applications', 'Create an application (host-provided)', { '201': hostAnswer, '400': failure('Invalid body or tenant.') }, {
+        parameters: [TENANT_DOMAIN],
+        requestBody: { required: true, content: json({ type: 'object' }) },
+      }),
+    };
+  }
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'oauth2-jwt-bearer admin API',
+      version: options.version ?? '1',
+      description:
+        'Identity providers (trusted issuers of RFC 7523 assertions), their certificates and aliases, tenants, the audit of issued tokens and a dry run. ' +
+        'JSON in and out; unknown fields and query parameters are 400; every answer is `Cache-Control: no-store`.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    servers: [{ url: options.basePath ?? '/admin' }],
+    security: [{ adminBearer: [] }],
+    tags: [
+      { name: 'tenants', description: 'Tenants (`?tenantDomain=` of token requests).' },
+      { name: 'identity providers', description: 'Trusted issuers: name = `iss`, aliases = accepted `aud`, certificates or a JWKS URI.' },
+      { name: 'audit', description: 'Issued tokens and the dry run.' },
+      ...(options.applications ? [{ name: 'applications', description: 'OAuth clients, kept by the host.' }] : []),
+    ],
+    paths,
+    components: {
+      schemas: {
+        CreateTenant: jsonSchema(createTenantBody, 'input'),
+        CreateIdentityProvider: withNotes(jsonSchema(createIdentityProviderBody, 'input'), IDP_FIELD_NOTES),
+        PatchIdentityProvider: withNotes(jsonSchema(patchIdentityProviderBody, 'input'), IDP_FIELD_NOTES),
+        AddCertificate: jsonSchema(addCertificateBody, 'input'),
+        AddAlias: jsonSchema(addAliasBody, 'input'),
+        ValidateAssertion: jsonSchema(validateAssertionBody, 'input'),
+        Tenant: jsonSchema(tenantSchema, 'output'),
+        IdentityProvider: jsonSchema(identityProviderViewSchema, 'output'),
+        Certificate: jsonSchema(certificateViewSchema, 'output'),
+        Alias: jsonSchema(aliasSchema, 'output'),
+        IssuedToken: jsonSchema(issuedTokenViewSchema, 'output'),
+        DryRunResult: jsonSchema(dryRunResultSchema, 'output'),
+        AdminError: jsonSchema(errorSchema, 'output'),
+      },
+      securitySchemes: {
+        adminBearer: { type: 'http', scheme: 'bearer', description: 'As the host\'s `authorize` hook decides; `bearerTokenAuthorizer` takes `Authorization: Bearer <ADMIN_TOKEN>`.' },
+      },
+    },
+  };
+}
