@@ -10,7 +10,6 @@ import {
   JWT_BEARER_GRANT_TYPE,
   KnexGrantStore,
   tokenEndpoint,
-  type HostModule,
   type TokenOutcome,
 } from '../lib';
 import { createApplicationService } from './applications';
@@ -50,7 +49,7 @@ export function createApp(deps: AppDeps) {
   const { knex, tokenEndpointUrl } = deps;
   const logger = deps.logger ?? createLogger({ level: 'silent' });
   const metrics = deps.metrics ?? createMetrics();
-  const host = OAuth2Server as unknown as HostModule & typeof OAuth2Server;
+  const host = OAuth2Server;
   // JWT bearer tokens are saved in the statement (and commit) of their replay record: see model.jwtBearerTokenRow.
   const store = new KnexGrantStore(knex, { tokenTable: EXAMPLE_TOKEN_TABLE });
   const verifier = createAssertionVerifier({});
@@ -59,10 +58,10 @@ export function createApp(deps: AppDeps) {
   const guarded = guardRefreshTokens(model, store);
   const JwtBearerGrant = createJwtBearerGrant({ host, store, tokenEndpointUrl, verifier });
   const server = new OAuth2Server({
-    model: guarded as any,
+    model: guarded,
     accessTokenLifetime: deps.accessTokenLifetime ?? 3600,
     refreshTokenLifetime: deps.refreshTokenLifetime ?? 1209600,
-    extendedGrantTypes: { [JWT_BEARER_GRANT_TYPE]: JwtBearerGrant as any },
+    extendedGrantTypes: { [JWT_BEARER_GRANT_TYPE]: JwtBearerGrant },
   });
 
   const app = express();

@@ -187,7 +187,7 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
         accessToken,
         accessTokenExpiresAt: new Date(row.access_token_expires_at),
         scope: row.scope,
-        client: { id: row.client_id },
+        client: { id: row.client_id, grants: [] as string[] },
         user: row.user,
       };
     },
@@ -231,15 +231,15 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
     },
 
     /**
-     * 256 random bits, hex (RFC 6749 §10.10 asks for at least 128), drawn synchronously: the host's own
+     * 256 random bits, hex (RFC 6749 §10.10 asks for at least 128), drawn synchronously (the host awaits the answer anyway): the host's own
      * default draws 256 bytes through the thread pool and hashes them, which measured as the largest
      * single cost of a token request here, for no more unpredictability.
      */
-    generateAccessToken(): string {
+    async generateAccessToken(): Promise<string> {
       return randomBytes(32).toString('hex');
     },
 
-    generateRefreshToken(): string {
+    async generateRefreshToken(): Promise<string> {
       return randomBytes(32).toString('hex');
     },
 
