@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { changeFeedFor } from '../lib/cache/change-feed';
 import { CoherentCache } from '../lib/cache/coherent-cache';
 import { sha256 } from '../lib/hash';
+import { DEFAULT_TENANT } from '../lib';
 import { runNamedStatement } from '../lib/store/statement';
 import type { Tenant } from '../lib/types';
 import { verifySecret } from './credentials';
@@ -51,8 +52,6 @@ export interface ExampleModelOptions {
   /** Called after a token was revoked by the host (refresh rotation), with the refresh token's hash. */
   onRevoked?: (tokenSha256: string) => Promise<void>;
 }
-
-const DEFAULT_TENANT = 'carbon.super';
 
 /** One row per issuance: run on every token request, so prepared once per connection. */
 const SAVE_TOKEN = {

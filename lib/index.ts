@@ -6,6 +6,7 @@ export { JWT_BEARER_GRANT_TYPE, createJwtBearerGrant } from './grant/jwt-bearer-
 export type { JwtBearerGrantOptions, ResolveUserContext } from './grant/jwt-bearer-grant';
 export { guardRefreshTokens } from './grant/refresh-guard';
 export { DEFAULT_TENANT } from './grant/request-context';
+export { isScopeToken, isUuid, SCOPE_TOKEN } from './shared/patterns';
 export { tokenEndpoint } from './http/token-endpoint';
 export type { TokenEndpointOptions, TokenOutcome } from './http/token-endpoint';
 export type { FailureLimitOptions } from './http/rate-limit';

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { StoreUnavailableError } from '../errors';
 import { changeFeedFor } from '../cache/change-feed';
+import { isUuid } from '../shared/patterns';
+import { isStorableText } from '../shared/text';
 import { KnexGrantStore } from '../store/knex-store';
 import { toDate, toIssuedTokenRecord, type IssuedTokenRow } from '../store/rows';
 import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, Tenant } from '../types';
@@ -175,8 +177,8 @@ export class AdminRepository {
     return this.write(() =>
       this.knex.transaction(async (trx) => {
         if (!(await lockIdentityProvider(trx, tenantId, idpId))) return 'idp_not_found';
-        // A NUL cannot be stored, so it names no alias (and must not reach Postgres as a 22021 error).
-        if (alias.includes('\0')) return 'not_found';
+        // Text that cannot be stored names no alias (and must not reach Postgres as a 22021 error).
+        if (!isStorableText(alias)) return 'not_found';
         const rows = await trx('jwt_bearer_idp_aliases').where({ idp_id: idpId, alias }).delete().returning('alias');
         if (rows.length === 0) return 'not_found';
         await touch(trx, idpId);
@@ -385,9 +387,3 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids are UUIDs; anything else names nothing (and would be a cast error, not a 404, if sent to Postgres). */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}

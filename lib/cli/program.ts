@@ -10,6 +10,7 @@ import type { IdpSummary } from './identity-providers';
 import { mintAssertion } from './mint';
 import { runOperation, type OperationInput, type OperationName, type OperationResult } from './operations';
 import { findRunningServer } from './remote';
+import { DEFAULT_TENANT } from '../shared/tenant';
 
 export const JWT_BEARER_URN = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -26,8 +27,6 @@ export interface CliContext {
    */
   openDatabase?(options: { databaseUrl?: string; dataDir: string }): Promise<Knex>;
 }
-
-const DEFAULT_TENANT = 'carbon.super';
 
 /**
  * Runs the CLI on `argv` (as `process.argv`: node, script, args…) and resolves to the exit code.

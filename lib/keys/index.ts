@@ -3,6 +3,6 @@ export { isEmptyHint } from './types';
 export { createCertificateKeySource, type CertificateKeySourceOptions } from './certificate-source';
 export { createJwksKeySource, JWKS_DEFAULTS, type JwksKeySourceOptions } from './jwks-source';
 export { combineKeySources, defaultKeySources } from './combine';
-export { checkJwksUrl, isLoopbackHostname } from './jwks-uri';
+export { checkJwksUrl, isLoopbackHostname } from '../shared/jwks-uri';
 export type { FetchFunction } from './jwks-fetch';
 export { algorithmsForKey } from './key-algorithms';

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { JwtBearerError } from '../errors';
-import { parseJsonObject } from './json';
+import { parseJsonObject } from '../shared/json';
 
 /** SPEC §3 step 1: the longest assertion accepted by default, in bytes (16 KiB). */
 export const DEFAULT_MAX_ASSERTION_LENGTH = 16384;

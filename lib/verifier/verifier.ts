@@ -8,7 +8,7 @@ import { DEFAULT_MAX_ASSERTION_LENGTH, decodeAssertion } from './decode';
 import { checkAlgorithmAllowed, checkHeader } from './header';
 import { checkPolicy } from './policy';
 import { verifySignature } from './signature';
-import { isStorableText } from './text';
+import { isStorableText } from '../shared/text';
 
 /** Options of {@link createAssertionVerifier}; all optional, validated when the verifier is built. */
 export interface AssertionVerifierOptions {
