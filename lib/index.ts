@@ -28,6 +28,8 @@ export { parseCertificate, CertificateParseError } from './certificates';
 export type { ParsedCertificate } from './certificates';
 export { JwtBearerError, StoreUnavailableError, ConfigurationError, REASONS } from './errors';
 export type { ReasonCode, OAuthErrorCode } from './errors';
+export { OAuth2JwtBearerError } from './errors';
+export type { OutcomeReason } from './errors';
 export { sha256 } from './hash';
 export type { HostModule, HostModel } from './host';
 export { DEFAULT_ALGORITHMS } from './types';

@@ -1,10 +1,11 @@
 import { AdminError } from '../admin/errors';
 import { DataDirLockedError } from '../db/data-dir-lock';
-import { StoreUnavailableError } from '../errors';
+import { OAuth2JwtBearerError, StoreUnavailableError } from '../errors';
 import { isUnavailable } from '../http/failure';
 
 /** A failure the CLI reports as one clear sentence and a non-zero exit code (no stack trace). */
-export class CliError extends Error {
+export class CliError extends OAuth2JwtBearerError {
+  readonly code = 'cli_failed';
   constructor(message: string, readonly exitCode = 1) {
     super(message);
     this.name = 'CliError';

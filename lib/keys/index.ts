@@ -5,4 +5,5 @@ export { createJwksKeySource, JWKS_DEFAULTS, type JwksKeySourceOptions } from '.
 export { combineKeySources, defaultKeySources } from './combine';
 export { checkJwksUrl, isLoopbackHostname } from '../shared/jwks-uri';
 export type { FetchFunction } from './jwks-fetch';
+export { JwksFetchError } from './jwks-fetch';
 export { algorithmsForKey } from './key-algorithms';
