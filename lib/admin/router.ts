@@ -61,8 +61,11 @@ export interface AdminRouterOptions {
   onError?: (error: unknown, req: Request) => void;
 }
 
-/** Default of {@link AdminRouterOptions.bodyLimitBytes}. */
-export const DEFAULT_ADMIN_BODY_LIMIT = 256 * 1024;
+/** Defaults of {@link AdminRouterOptions}. */
+export const ADMIN_ROUTER_DEFAULTS = { bodyLimitBytes: 256 * 1024 } as const;
+
+/** @deprecated Use `ADMIN_ROUTER_DEFAULTS.bodyLimitBytes`. */
+export const DEFAULT_ADMIN_BODY_LIMIT = ADMIN_ROUTER_DEFAULTS.bodyLimitBytes;
 
 /**
  * The admin REST API of SPEC §6 as an Express router (Express 5; also mounts in Express 4 apps). JSON
@@ -108,7 +111,7 @@ export const DEFAULT_ADMIN_BODY_LIMIT = 256 * 1024;
 export function createAdminRouter(options: AdminRouterOptions): Router {
   validateOptions(options);
   const repository = new AdminRepository(options.knex);
-  const limit = options.bodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT;
+  const limit = options.bodyLimitBytes ?? ADMIN_ROUTER_DEFAULTS.bodyLimitBytes;
   const body = jsonBody(limit);
   let verifier = options.verifier;
   const getVerifier = () => (verifier ??= createAssertionVerifier());
