@@ -1,5 +1,5 @@
 import { JwtBearerError, OAuth2JwtBearerError, StoreUnavailableError } from '../errors';
-import { isUnavailable } from '../http/failure';
+import { isDatabaseUnavailable } from '../db/failure';
 
 /** The stable `error` codes of the admin API (SPEC §6). */
 export type AdminErrorCode =
@@ -85,7 +85,7 @@ export function adminErrorAnswer(error: unknown): AdminErrorAnswer {
   if (error instanceof JwtBearerError && error.status >= 500) return UNAVAILABLE;
   const parsing = bodyParserAnswer(error);
   if (parsing) return parsing;
-  return isUnavailable(error) ? UNAVAILABLE : UNEXPECTED;
+  return isDatabaseUnavailable(error) ? UNAVAILABLE : UNEXPECTED;
 }
 
 /**

@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Knex } from 'knex';
 import { ConfigurationError } from '../errors';
-import { DEFAULT_TENANT } from '../grant/request-context';
+import { DEFAULT_TENANT } from '../shared/tenant';
 import type { Tenant } from '../types';
 import { createAssertionVerifier, type AssertionVerifier } from '../verifier';
 import type { AdminAuthorizer } from './authorize';
