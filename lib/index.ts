@@ -33,6 +33,7 @@ export type { ParsedCertificate } from './certificates';
 export { JwtBearerError, StoreUnavailableError, ConfigurationError, REASONS } from './errors';
 export type { ReasonCode, OAuthErrorCode } from './errors';
 export { OAuth2JwtBearerError } from './errors';
+export { isDatabaseUnavailable, markDriverFailures } from './db/failure';
 export type { OutcomeReason } from './errors';
 export { sha256 } from './hash';
 export type { HostModule, HostModel } from './host';
