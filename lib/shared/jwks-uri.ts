@@ -31,7 +31,7 @@ const PROBLEMS: Record<JwksUriProblemCode, string> = {
 
 /**
  * `https:`, or `http:` on a loopback host only (keys fetched over plain HTTP across a network could be
- * swapped on the way, RFC 7517 §9.3 / RFC 8725 §3.10); no `user:password@` (it would be sent to the
+ * swapped on the way, RFC 7517 §9.1); no `user:password@` (it would be sent to the
  * server and shown to every admin); no `#fragment` (meaningless to a server, RFC 3986 §3.5).
  *
  * @example
