@@ -7,6 +7,7 @@ import { ConfigurationError, JwtBearerError, OAuth2JwtBearerError, REASONS, Stor
 import { FormBodyError } from '../../lib/http/form-body';
 import * as entry from '../../lib';
 import { JwksFetchError } from '../../lib/keys';
+import { LruMap } from '../../lib/lru';
 
 describe('the common error base', () => {
   const cases: Array<[string, unknown, string]> = [
@@ -68,5 +69,15 @@ describe('reason codes', () => {
     ['assertion_expired', 400, 'invalid_grant'],
   ] as const)('%s answers %i %s', (reason, status, error) => {
     expect(new JwtBearerError(reason)).toMatchObject({ status, error });
+  });
+});
+
+describe('configuration mistakes found at start are ConfigurationError', () => {
+  it('a host that is not node-oauth2-server', () => {
+    expect(() => entry.createJwtBearerGrant({ host: {} as never, store: { findTenant: async () => null } as never })).toThrow(ConfigurationError);
+  });
+
+  it('an LRU of no entries', () => {
+    expect(() => new LruMap(0)).toThrow(ConfigurationError);
   });
 });
