@@ -93,20 +93,18 @@ const algorithms = z
 export { isLoopbackHostname as isLoopbackHost } from '../shared/jwks-uri';
 
 /** What the admin API answers for each refused JWKS URI: a predicate that says how to fix it. */
-const JWKS_URI_MESSAGES: Record<JwksUriProblemCode, string> = {
-  not_absolute: 'must be an absolute URL such as https://idp.example.com/.well-known/jwks.json',
-  http_not_loopback: 'must use https: (http: is allowed only on a loopback host: localhost, 127.0.0.0/8, [::1])',
-  scheme_not_https: 'must use https:',
-  credentials: 'must not carry credentials (user:password@): they would be shown to every admin reading the IdP',
-  fragment: 'must not have a #fragment',
+const JWKS_URI_MESSAGES: Record<JwksUriProblemCode, (value: string) => string> = {
+  not_absolute: () => 'must be an absolute URL such as https://idp.example.com/.well-known/jwks.json',
+  http_not_loopback: () => 'must use https: (http: is allowed only on a loopback host: localhost, 127.0.0.0/8, [::1])',
+  scheme_not_https: (value) => `must use https: (got ${new URL(value).protocol.slice(0, 20)})`,
+  credentials: () => 'must not carry credentials (user:password@): they would be shown to every admin reading the IdP',
+  fragment: () => 'must not have a #fragment',
 };
 
 /** Why a JWKS URI is refused, or `undefined`: the rule of {@link checkJwksUrl}, worded for the admin. */
 export function jwksUriProblem(value: string): string | undefined {
   const check = checkJwksUrl(value);
-  if (check.ok) return undefined;
-  if (check.code === 'scheme_not_https') return `must use https: (got ${new URL(value).protocol.slice(0, 20)})`;
-  return JWKS_URI_MESSAGES[check.code];
+  return check.ok ? undefined : JWKS_URI_MESSAGES[check.code](value);
 }
 
 const jwksUri = z
