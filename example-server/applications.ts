@@ -1,13 +1,10 @@
 import type { Knex } from 'knex';
-import { JWT_BEARER_GRANT_TYPE, type Tenant } from '../lib';
+import { isScopeToken, JWT_BEARER_GRANT_TYPE, type Tenant } from '../lib';
 import { hashSecret, randomAlphanumeric } from './credentials';
 
 /** The grants an application may have (SPEC §6); omitted, it gets all three. */
 export const APPLICATION_GRANTS = [JWT_BEARER_GRANT_TYPE, 'refresh_token', 'client_credentials'] as const;
 export const KEY_TYPES = ['PRODUCTION', 'SANDBOX'] as const;
-
-/** RFC 6749 §3.3 scope-token. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 export interface ApplicationInput {
   owner: string;
@@ -150,7 +147,7 @@ export function parseApplicationInput(body: unknown): Required<ApplicationInput>
 
   let scopes: string[] | null = null;
   if (b.scopes !== undefined && b.scopes !== null) {
-    if (!Array.isArray(b.scopes) || !b.scopes.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
+    if (!Array.isArray(b.scopes) || !b.scopes.every((s) => isScopeToken(s))) {
       throw new ApplicationInputError('scopes must be an array of scope tokens (RFC 6749 §3.3: printable ASCII, no spaces, quotes or backslashes), or null for any scope.', 'scopes');
     }
     scopes = [...new Set(b.scopes as string[])];

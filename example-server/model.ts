@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { changeFeedFor, CoherentCache, runNamedStatement, sha256, type Tenant, type TokenTable } from '../lib';
+import { changeFeedFor, CoherentCache, DEFAULT_TENANT, runNamedStatement, sha256, type Tenant, type TokenTable } from '../lib';
 import { verifySecret } from './credentials';
 
 /** A client as the host sees it (`getClient`'s answer). */
@@ -47,8 +47,6 @@ export interface ExampleModelOptions {
   /** Called after a token was revoked by the host (refresh rotation), with the refresh token's hash. */
   onRevoked?: (tokenSha256: string) => Promise<void>;
 }
-
-const DEFAULT_TENANT = 'carbon.super';
 
 /**
  * The columns `saveToken` writes, with their types: also the JWT bearer store's `tokenTable`, so that a

@@ -1,4 +1,5 @@
 import { X509Certificate, createHash } from 'node:crypto';
+import { OAuth2JwtBearerError } from './errors';
 
 /** A certificate as the store keeps it. */
 export interface ParsedCertificate {
@@ -10,7 +11,8 @@ export interface ParsedCertificate {
   notAfter: Date;
 }
 
-export class CertificateParseError extends Error {
+/** A certificate that could not be read as one X.509 certificate (PEM or DER). Code: `invalid_certificate`. */
+export class CertificateParseError extends OAuth2JwtBearerError {
   readonly code = 'invalid_certificate';
   constructor(message: string) {
     super(message);

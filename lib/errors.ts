@@ -1,8 +1,30 @@
 /**
- * Errors are values with stable codes. `reason` is for logs and metrics (never parse a message);
- * `error` is the OAuth error code sent to the client; `description` is a short fixed sentence that never
- * echoes the assertion, keys or secrets.
+ * Errors are values with stable codes. Every error this package throws extends
+ * {@link OAuth2JwtBearerError} and carries a `code` that never changes between releases, so callers
+ * branch on `error.code`, never on a message. For refused token requests `reason` (a {@link ReasonCode})
+ * is for logs and metrics, `error` is the OAuth error code sent to the client (RFC 6749 §5.2), and
+ * `description` is a short fixed sentence that never echoes the assertion, keys or secrets.
  */
+
+/**
+ * The base of every error class of this package. `code` is stable and documented on each subclass;
+ * `message` is for people and may change.
+ *
+ * @example
+ * try { await store.findTenant(domain); } catch (error) {
+ *   if (error instanceof OAuth2JwtBearerError && error.code === 'store_unavailable') retryLater();
+ * }
+ */
+export abstract class OAuth2JwtBearerError extends Error {
+  /** A stable snake_case code: what went wrong, for programs. */
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    // Subclasses set their own name as a literal too, so it survives a bundler that renames classes.
+    this.name = new.target.name;
+  }
+}
 
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -56,9 +78,23 @@ export const REASONS = {
   // infrastructure
   store_unavailable: 'temporarily_unavailable',
   key_source_unavailable: 'temporarily_unavailable',
+  // the token endpoint itself, before the grant runs
+  method_not_allowed: 'invalid_request',
+  content_type_invalid: 'invalid_request',
+  body_too_large: 'invalid_request',
+  client_auth_multiple: 'invalid_request',
+  rate_limited: 'temporarily_unavailable',
 } as const satisfies Record<string, OAuthErrorCode>;
 
+/**
+ * Every reason this package refuses a token request for: a closed union, stable across releases (new
+ * members are added in minor versions, none is ever renamed). The token endpoint's outcome carries one
+ * of these, or, when the host itself refused, the host's OAuth error name ({@link OAuthErrorCode}).
+ */
 export type ReasonCode = keyof typeof REASONS;
+
+/** What a refused request's outcome names as its reason: ours, or the host's OAuth error code. */
+export type OutcomeReason = ReasonCode | OAuthErrorCode;
 
 /** The client-facing sentence for each reason: fixed text, nothing from the request. */
 const DESCRIPTIONS: Record<ReasonCode, string> = {
@@ -92,17 +128,26 @@ const DESCRIPTIONS: Record<ReasonCode, string> = {
   jti_replayed: 'The assertion has already been used.',
   store_unavailable: 'The service is temporarily unavailable; try again shortly.',
   key_source_unavailable: 'The identity provider keys are temporarily unavailable; try again shortly.',
+  method_not_allowed: 'The token endpoint accepts POST only.',
+  content_type_invalid: 'The body must be application/x-www-form-urlencoded.',
+  body_too_large: 'The request body is too large.',
+  client_auth_multiple: 'The client must authenticate by one method only.',
+  rate_limited: 'Too many failed attempts; try again later.',
 };
 
 const STATUS: Partial<Record<OAuthErrorCode, number>> = { temporarily_unavailable: 503, server_error: 500 };
+/** Reasons whose HTTP status is not the one of their OAuth error (RFC 9110 §15.5.6, §15.5.14; RFC 6585 §4). */
+const REASON_STATUS: Partial<Record<ReasonCode, number>> = { method_not_allowed: 405, body_too_large: 413, rate_limited: 429 };
 
 /**
- * A refused grant request. `detail` is for logs only (never sent to the client).
+ * A refused token request. `code` and `reason` are the same {@link ReasonCode}; `detail` is for logs
+ * only (never sent to the client).
  *
  * @example
  * throw new JwtBearerError('assertion_expired', { detail: 'exp 1700000000 < now 1700000100' });
  */
-export class JwtBearerError extends Error {
+export class JwtBearerError extends OAuth2JwtBearerError {
+  readonly code: ReasonCode;
   readonly reason: ReasonCode;
   readonly error: OAuthErrorCode;
   readonly status: number;
@@ -111,9 +156,10 @@ export class JwtBearerError extends Error {
   constructor(reason: ReasonCode, options: { detail?: string; cause?: unknown } = {}) {
     super(DESCRIPTIONS[reason], { cause: options.cause });
     this.name = 'JwtBearerError';
+    this.code = reason;
     this.reason = reason;
     this.error = REASONS[reason];
-    this.status = STATUS[this.error] ?? 400;
+    this.status = REASON_STATUS[reason] ?? STATUS[this.error] ?? 400;
     this.detail = options.detail;
   }
 
@@ -124,10 +170,11 @@ export class JwtBearerError extends Error {
 }
 
 /**
- * Thrown by the store when the database cannot answer (down, timed out, pool exhausted). The grant
- * turns it into 503 `temporarily_unavailable`; the raw driver message stays in `cause`, for logs only.
+ * Thrown by the store when the database cannot answer (down, timed out, pool exhausted; see
+ * `isDatabaseUnavailable`). The grant turns it into 503 `temporarily_unavailable`; the raw driver
+ * message stays in `cause`, for logs only. Code: `store_unavailable`.
  */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends OAuth2JwtBearerError {
   readonly code = 'store_unavailable';
   constructor(cause: unknown) {
     super('The database is unavailable.', { cause });
@@ -135,8 +182,8 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** Thrown at start-up for invalid options; the message says which option and how to fix it. */
-export class ConfigurationError extends TypeError {
+/** Thrown at start-up for invalid options; the message says which option and how to fix it. Code: `invalid_configuration`. */
+export class ConfigurationError extends OAuth2JwtBearerError {
   readonly code = 'invalid_configuration';
   constructor(message: string) {
     super(message);

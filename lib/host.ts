@@ -4,7 +4,7 @@
  * our errors must be built from the very module the server runs on (NOTES: "The host").
  */
 
-import { JwtBearerError } from './errors';
+import { ConfigurationError, JwtBearerError } from './errors';
 
 type ErrorClass = new (message: string, properties?: Record<string, unknown>) => Error & { code: number; name: string };
 
@@ -36,12 +36,12 @@ export function hostLine(host: HostModule): HostLine {
   return /^class\b/.test(Function.prototype.toString.call(host.AbstractGrantType)) ? 5 : 3;
 }
 
-/** Throws a {@link ConfigurationError}-style TypeError when `host` is not a node-oauth2-server module. */
+/** Throws a {@link ConfigurationError} when `host` is not a node-oauth2-server module. */
 export function assertHostModule(host: unknown): asserts host is HostModule {
   const names = ['AbstractGrantType', 'OAuthError', 'InvalidGrantError', 'InvalidRequestError', 'InvalidScopeError', 'Request', 'Response'];
   const missing = names.filter((n) => typeof (host as any)?.[n] !== 'function');
   if (missing.length > 0) {
-    throw new TypeError(
+    throw new ConfigurationError(
       `options.host must be the node-oauth2-server module the server runs on (require('@node-oauth/oauth2-server') or require('oauth2-server')); missing: ${missing.join(', ')}`,
     );
   }

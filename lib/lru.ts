@@ -1,3 +1,5 @@
+import { ConfigurationError } from './errors';
+
 /**
  * A small bounded map that forgets the least recently used entry first. `Map` keeps insertion order,
  * so moving an entry to the end on each hit makes the first key the eldest.
@@ -7,7 +9,7 @@ export class LruMap<K, V> {
   readonly #map = new Map<K, V>();
 
   constructor(maxEntries: number) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('LruMap: maxEntries must be a positive integer');
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new ConfigurationError(`LruMap: maxEntries must be a positive integer; got ${String(maxEntries)}.`);
     this.#max = maxEntries;
   }
 

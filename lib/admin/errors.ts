@@ -1,5 +1,5 @@
-import { JwtBearerError, StoreUnavailableError } from '../errors';
-import { isUnavailable } from '../http/failure';
+import { JwtBearerError, OAuth2JwtBearerError, StoreUnavailableError } from '../errors';
+import { isDatabaseUnavailable } from '../db/failure';
 
 /** The stable `error` codes of the admin API (SPEC §6). */
 export type AdminErrorCode =
@@ -22,11 +22,12 @@ const STATUS_OF: Record<AdminErrorCode, number> = {
 /**
  * A refusal of the admin API. The message is sent as `error_description`, so it is written for the
  * operator and never holds driver text, keys or secrets. `field` names the offending input, when one.
+ * `code` is one of {@link AdminErrorCode}, the `error` of the answer.
  *
  * @example
  * throw new AdminError('conflict', 'An identity provider named "jwtIDP" already exists in this tenant.', { field: 'name' });
  */
-export class AdminError extends Error {
+export class AdminError extends OAuth2JwtBearerError {
   readonly code: AdminErrorCode;
   readonly status: number;
   readonly field?: string;
@@ -84,7 +85,7 @@ export function adminErrorAnswer(error: unknown): AdminErrorAnswer {
   if (error instanceof JwtBearerError && error.status >= 500) return UNAVAILABLE;
   const parsing = bodyParserAnswer(error);
   if (parsing) return parsing;
-  return isUnavailable(error) ? UNAVAILABLE : UNEXPECTED;
+  return isDatabaseUnavailable(error) ? UNAVAILABLE : UNEXPECTED;
 }
 
 /**

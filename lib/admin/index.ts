@@ -9,11 +9,11 @@
  */
 export {
   createAdminRouter,
-  DEFAULT_ADMIN_BODY_LIMIT,
   type AdminAnswer,
   type AdminRouterOptions,
   type ApplicationService,
 } from './router';
+export { ADMIN_ROUTER_DEFAULTS } from './router';
 export { bearerTokenAuthorizer, MIN_ADMIN_TOKEN_LENGTH, type AdminAuthorizer } from './authorize';
 export { AdminError, type AdminErrorBody, type AdminErrorCode } from './errors';
 export type { DryRunInput, DryRunResult, NotChecked } from './dry-run';

@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 import { StoreUnavailableError } from '../errors';
 import { changeFeedFor } from '../cache/change-feed';
+import { classifyDatabaseFailure, sqlStateOf as sqlState } from '../db/failure';
+import { isUuid } from '../shared/patterns';
+import { isStorableText } from '../shared/text';
 import { KnexGrantStore } from '../store/knex-store';
 import { toDate, toIssuedTokenRecord, type IssuedTokenRow } from '../store/rows';
 import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, Tenant } from '../types';
@@ -175,8 +178,8 @@ export class AdminRepository {
     return this.write(() =>
       this.knex.transaction(async (trx) => {
         if (!(await lockIdentityProvider(trx, tenantId, idpId))) return 'idp_not_found';
-        // A NUL cannot be stored, so it names no alias (and must not reach Postgres as a 22021 error).
-        if (alias.includes('\0')) return 'not_found';
+        // Text that cannot be stored names no alias (and must not reach Postgres as a 22021 error).
+        if (!isStorableText(alias)) return 'not_found';
         const rows = await trx('jwt_bearer_idp_aliases').where({ idp_id: idpId, alias }).delete().returning('alias');
         if (rows.length === 0) return 'not_found';
         await touch(trx, idpId);
@@ -358,36 +361,18 @@ async function uniqueOr<T>(query: PromiseLike<T>, conflict: () => AdminError): P
 
 /**
  * Classifies what a database call threw. A foreign-key violation (23503) means the IdP went away
- * between our statements: 404. Our own errors and programming errors pass; every other driver,
- * pool or connection failure is "the database cannot answer" (503), as in lib/store/unavailable.ts,
- * so a raw driver message never reaches an answer.
+ * between our statements: 404. Our own errors pass; a failure `classifyDatabaseFailure` calls
+ * `unavailable` is "the database cannot answer" (503), so a raw driver message never reaches an answer;
+ * any other refused statement or JavaScript error is a bug of ours (a 500 the host logs).
  */
 async function guard<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof AdminError || error instanceof StoreUnavailableError) throw error;
-    const state = sqlState(error);
-    if (state === '23503') throw new AdminError('not_found', NOT_FOUND_IDP, { cause: error });
-    if (isProgrammingError(error, state)) throw error;
-    throw new StoreUnavailableError(error);
+    if (sqlState(error) === '23503') throw new AdminError('not_found', NOT_FOUND_IDP, { cause: error });
+    if (classifyDatabaseFailure(error, { fromDatabaseCall: true }) === 'unavailable') throw new StoreUnavailableError(error);
+    throw error;
   }
 }
 
-/** Errors that are our bug, not an outage: JS errors, and SQLSTATEs of syntax, data and integrity classes. */
-function isProgrammingError(error: unknown, state: string | undefined): boolean {
-  if (state !== undefined) return /^(22|23|42)/.test(state);
-  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError;
-}
-
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids are UUIDs; anything else names nothing (and would be a cast error, not a 404, if sent to Postgres). */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}

@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Knex } from 'knex';
 import { ConfigurationError } from '../errors';
-import { DEFAULT_TENANT } from '../grant/request-context';
+import { DEFAULT_TENANT } from '../shared/tenant';
 import type { Tenant } from '../types';
 import { createAssertionVerifier, type AssertionVerifier } from '../verifier';
 import type { AdminAuthorizer } from './authorize';
@@ -61,8 +61,8 @@ export interface AdminRouterOptions {
   onError?: (error: unknown, req: Request) => void;
 }
 
-/** Default of {@link AdminRouterOptions.bodyLimitBytes}. */
-export const DEFAULT_ADMIN_BODY_LIMIT = 256 * 1024;
+/** Defaults of {@link AdminRouterOptions}. */
+export const ADMIN_ROUTER_DEFAULTS = { bodyLimitBytes: 256 * 1024 } as const;
 
 /**
  * The admin REST API of SPEC §6 as an Express router (Express 5; also mounts in Express 4 apps). JSON
@@ -108,7 +108,7 @@ export const DEFAULT_ADMIN_BODY_LIMIT = 256 * 1024;
 export function createAdminRouter(options: AdminRouterOptions): Router {
   validateOptions(options);
   const repository = new AdminRepository(options.knex);
-  const limit = options.bodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT;
+  const limit = options.bodyLimitBytes ?? ADMIN_ROUTER_DEFAULTS.bodyLimitBytes;
   const body = jsonBody(limit);
   let verifier = options.verifier;
   const getVerifier = () => (verifier ??= createAssertionVerifier());

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_ALGORITHMS } from '../types';
-import { isStorableText } from '../verifier/text';
+import { checkJwksUrl, type JwksUriProblemCode } from '../shared/jwks-uri';
+import { SCOPE_TOKEN } from '../shared/patterns';
+import { CONTROL_CHARACTER as CONTROL, isStorableText } from '../shared/text';
 import { AdminError } from './errors';
 
 /**
@@ -15,12 +17,6 @@ const INT32_MAX = 2_147_483_647;
 const MAX_LIST = 1000;
 /** Certificates and aliases per IdP per request. */
 const MAX_KEYS = 100;
-
-// Control characters in a name or URL are never intended and make logs and shell output lie.
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** RFC 6749 §3.3 scope-token. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** A DNS-style tenant domain (as `carbon.super`): dot-separated labels of letters, digits and inner hyphens. */
 const TENANT_DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -93,33 +89,22 @@ const algorithms = z
 // ---------------------------------------------------------------------------------------------------
 // JWKS URI (SPEC §6)
 
-/**
- * Whether a WHATWG-normalised host is the loopback interface: `localhost`, 127.0.0.0/8, or `[::1]`.
- * The URL parser has already rewritten `127.1`, `0x7f.1` and `2130706433` to dotted quads and
- * `[0:0:0:0:0:0:0:1]` to `[::1]`, so exact forms suffice.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  if (hostname === 'localhost' || hostname === '[::1]') return true;
-  const quad = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
-  return quad !== null && quad.slice(1).every((octet) => Number(octet) <= 255);
-}
+/** The loopback rule of {@link checkJwksUrl}, under the admin API's historical name. */
+export { isLoopbackHostname as isLoopbackHost } from '../shared/jwks-uri';
 
-/** Why a JWKS URI is refused, or `undefined`: `https:`, or `http:` on a loopback host only (keys over plain HTTP could be swapped on the way). */
+/** What the admin API answers for each refused JWKS URI: a predicate that says how to fix it. */
+const JWKS_URI_MESSAGES: Record<JwksUriProblemCode, (value: string) => string> = {
+  not_absolute: () => 'must be an absolute URL such as https://idp.example.com/.well-known/jwks.json',
+  http_not_loopback: () => 'must use https: (http: is allowed only on a loopback host: localhost, 127.0.0.0/8, [::1])',
+  scheme_not_https: (value) => `must use https: (got ${new URL(value).protocol.slice(0, 20)})`,
+  credentials: () => 'must not carry credentials (user:password@): they would be shown to every admin reading the IdP',
+  fragment: () => 'must not have a #fragment',
+};
+
+/** Why a JWKS URI is refused, or `undefined`: the rule of {@link checkJwksUrl}, worded for the admin. */
 export function jwksUriProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URL such as https://idp.example.com/.well-known/jwks.json';
-  }
-  if (url.protocol === 'http:') {
-    if (!isLoopbackHost(url.hostname)) return 'must use https: (http: is allowed only on a loopback host: localhost, 127.0.0.0/8, [::1])';
-  } else if (url.protocol !== 'https:') {
-    return `must use https: (got ${url.protocol.slice(0, 20)})`;
-  }
-  if (url.username || url.password) return 'must not carry credentials (user:password@): they would be shown to every admin reading the IdP';
-  if (url.hash) return 'must not have a #fragment';
-  return undefined;
+  const check = checkJwksUrl(value);
+  return check.ok ? undefined : JWKS_URI_MESSAGES[check.code](value);
 }
 
 const jwksUri = z

@@ -1,10 +1,11 @@
 import { AdminError } from '../admin/errors';
 import { DataDirLockedError } from '../db/data-dir-lock';
-import { StoreUnavailableError } from '../errors';
-import { isUnavailable } from '../http/failure';
+import { OAuth2JwtBearerError, StoreUnavailableError } from '../errors';
+import { isDatabaseUnavailable } from '../db/failure';
 
 /** A failure the CLI reports as one clear sentence and a non-zero exit code (no stack trace). */
-export class CliError extends Error {
+export class CliError extends OAuth2JwtBearerError {
+  readonly code = 'cli_failed';
   constructor(message: string, readonly exitCode = 1) {
     super(message);
     this.name = 'CliError';
@@ -32,7 +33,7 @@ export function describeCliError(error: unknown, usesUrl: boolean): { message: s
   }
   const code = driverCode(error);
   if (code === '42P01') return { message: 'The database has no oauth2-jwt-bearer tables yet: run `oauth2-jwt-bearer migrate` first.', expected: true };
-  if (isUnavailable(error)) {
+  if (isDatabaseUnavailable(error)) {
     const where = usesUrl ? 'the database at --database-url/DATABASE_URL' : 'the embedded database';
     return { message: `Cannot reach ${where}${code ? ` (${code})` : ''}. Check that the database is running and the URL is right.`, expected: true };
   }

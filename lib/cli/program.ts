@@ -9,6 +9,7 @@ import type { IdpSummary } from './identity-providers';
 import { mintAssertion } from './mint';
 import { runOperation, type OperationInput, type OperationName, type OperationResult } from './operations';
 import { findRunningServer } from './remote';
+import { DEFAULT_TENANT } from '../shared/tenant';
 
 /** What the commands need from the outside world; tests inject their own. */
 export interface CliContext {
@@ -23,8 +24,6 @@ export interface CliContext {
    */
   openDatabase?(options: { databaseUrl?: string; dataDir: string }): Promise<Knex>;
 }
-
-const DEFAULT_TENANT = 'carbon.super';
 
 /**
  * Runs the CLI on `argv` (as `process.argv`: node, script, args…) and resolves to the exit code.

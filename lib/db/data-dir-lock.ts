@@ -1,11 +1,13 @@
 import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { OAuth2JwtBearerError } from '../errors';
 
 /**
  * Refused to open an embedded database directory that a live process holds. Two processes on one PGlite
  * directory do not see each other's writes and silently diverge, so this is never overridden.
+ * Code: `data_dir_locked`.
  */
-export class DataDirLockedError extends Error {
+export class DataDirLockedError extends OAuth2JwtBearerError {
   readonly code = 'data_dir_locked';
   constructor(
     readonly lockFile: string,

@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { knex as createKnex, type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
+import { markDriverFailures } from './failure';
 
 /** Where, under `dataDir`, the embedded database keeps its files. */
 export const PGLITE_SUBDIR = 'pglite';
@@ -53,7 +54,7 @@ function knexOver(pglite: PGlite, lock: DataDirLock | null, acquireTimeoutMs: nu
     acquireConnectionTimeout: acquireTimeoutMs,
   });
   instances.set(knex.client, pglite);
-  return knex;
+  return markDriverFailures(knex);
 }
 
 /** The knex-pglite dialect with two repairs; one class per instance, so `destroy()` knows what to free. */

@@ -1,4 +1,5 @@
 import { knex as createKnex, type Knex } from 'knex';
+import { markDriverFailures } from './failure';
 import { CLIENT_TIMEOUT_GRACE_MS } from './options';
 
 /** What {@link openPostgres} needs: validated options. */
@@ -20,7 +21,7 @@ export interface PostgresOptions {
  * the pool recovers by itself when it returns.
  */
 export function openPostgres(options: PostgresOptions): Knex {
-  return createKnex({
+  const knex = createKnex({
     client: 'pg',
     connection: {
       connectionString: options.databaseUrl,
@@ -44,4 +45,5 @@ export function openPostgres(options: PostgresOptions): Knex {
       validate: (connection: { readyForQuery?: boolean }) => connection.readyForQuery === true,
     } as Knex.PoolConfig,
   });
+  return markDriverFailures(knex);
 }

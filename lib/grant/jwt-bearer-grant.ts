@@ -36,7 +36,7 @@ export interface JwtBearerGrantOptions<H extends HostModule = HostModule> {
    */
   resolveUser?: (assertion: VerifiedAssertion, context: ResolveUserContext) => unknown | Promise<unknown>;
   /** Longest accepted assertion in bytes (default 16384). Ignored when `verifier` is given. */
-  maxAssertionLength?: number;
+  maxAssertionBytes?: number;
   /** A verifier of your own making (e.g. shared with the admin dry run). */
   verifier?: AssertionVerifier;
   /** The clock, for tests. */
@@ -65,7 +65,7 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
   const line = hostLine(host);
   const resolveUser = options.resolveUser ?? defaultResolveUser;
   const now = options.now ?? (() => new Date());
-  const verifier = options.verifier ?? createAssertionVerifier({ maxAssertionLength: options.maxAssertionLength });
+  const verifier = options.verifier ?? createAssertionVerifier({ maxAssertionBytes: options.maxAssertionBytes });
 
   class JwtBearerGrantType extends host.AbstractGrantType {
     declare model: HostModel;

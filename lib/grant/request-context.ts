@@ -3,7 +3,7 @@ import type { GrantStore } from '../store/types';
 import type { Tenant } from '../types';
 
 /** SPEC §1: no `tenantDomain` means the default tenant. */
-export const DEFAULT_TENANT = 'carbon.super';
+export { DEFAULT_TENANT } from '../shared/tenant';
 
 /** What the grant learned about a request, for the endpoint's one log line and metrics. */
 export interface GrantFacts {

@@ -1,7 +1,5 @@
 import { JwtBearerError } from '../errors';
-
-/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+import { SCOPE_TOKEN } from '../shared/patterns';
 
 /**
  * Parses the `scope` form parameter into its distinct tokens; `undefined` when absent.

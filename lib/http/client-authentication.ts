@@ -15,7 +15,7 @@ import { FormBodyError, readFormBody, type FormFields } from './form-body';
  *
  * Steps, in order, each failing with a {@link ClientAuthenticationFailure} of a stable `code`:
  * 1. `POST` only (`method_not_allowed`) with an `application/x-www-form-urlencoded` body
- *    (`content_type_invalid`), at most `bodyLimit` bytes (`body_too_large`), each parameter once
+ *    (`content_type_invalid`), at most `bodyLimitBytes` bytes (`body_too_large`), each parameter once
  *    (RFC 6749 §3.2: `parameter_repeated`; a nested `a[b]=c` from a host body parser: `parameter_malformed`).
  * 2. `?tenantDomain=` names a known tenant; none means the default one (`tenant_unknown`).
  * 3. The credentials: HTTP Basic with form-url-decoded id and secret (RFC 6749 §2.3.1), or `client_id` and
@@ -103,10 +103,10 @@ export interface ClientAuthenticationOptions {
   /** Resolves `?tenantDomain=` (the package's {@link GrantStore}, e.g. `KnexGrantStore`). */
   store: Pick<GrantStore, 'findTenant'>;
   /** Largest accepted body in bytes (default {@link DEFAULT_FORM_BODY_LIMIT_BYTES}); larger is 413. */
-  bodyLimit?: number;
+  bodyLimitBytes?: number;
 }
 
-/** The default `bodyLimit`: 64 KiB, room for an assertion with a certificate chain. */
+/** The default `bodyLimitBytes`: 64 KiB, room for an assertion with a certificate chain. */
 export const DEFAULT_FORM_BODY_LIMIT_BYTES = 64 * 1024;
 
 /** The challenge sent with every 401 `invalid_client` (RFC 6749 §5.2, RFC 7617). */
@@ -171,13 +171,13 @@ export async function authenticateClient<Client = unknown>(
  */
 export async function readClientRequest(
   req: ClientAuthenticationRequest,
-  options: { bodyLimit?: number } = {},
+  options: { bodyLimitBytes?: number } = {},
 ): Promise<ClientRequest | ClientAuthenticationFailure> {
   if (req.method !== 'POST') return { ...failure('method_not_allowed', 405, 'invalid_request', 'The endpoint accepts POST only.'), allow: 'POST' };
   if (!isForm(req)) return failure('content_type_invalid', 400, 'invalid_request', 'The body must be application/x-www-form-urlencoded.');
   let body: FormFields;
   try {
-    body = await readFormBody(req, options.bodyLimit ?? DEFAULT_FORM_BODY_LIMIT_BYTES);
+    body = await readFormBody(req, options.bodyLimitBytes ?? DEFAULT_FORM_BODY_LIMIT_BYTES);
   } catch (error) {
     if (!(error instanceof FormBodyError)) return unexpected(error);
     if (error.kind === 'too_large') return failure('body_too_large', 413, 'invalid_request', 'The request body is too large.');

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../db/failure';
 import { StoreUnavailableError } from '../errors';
 
 /** An answer to send: status, OAuth error code and a fixed sentence. */
@@ -14,18 +15,11 @@ const UNAVAILABLE: ErrorAnswer = {
 };
 const UNEXPECTED: ErrorAnswer = { status: 500, error: 'server_error', description: 'The server could not complete the request.' };
 
-// SQLSTATE classes that mean "the database cannot answer now": connection (08), resources (53),
-// operator intervention (57: shutdown, statement timeout).
-const UNAVAILABLE_SQLSTATE = /^(08|53|57)/;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
-
 /** Whether an error (or its cause chain) says the database or another dependency is unreachable. */
 export function isUnavailable(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true;
   for (let e: any = error, depth = 0; e && depth < 5; e = e.cause ?? e.inner, depth++) {
-    if (e instanceof StoreUnavailableError || e.name === 'StoreUnavailableError' || e.name === 'KnexTimeoutError') return true;
-    if (e.name === 'temporarily_unavailable') return true;
-    if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || UNAVAILABLE_SQLSTATE.test(e.code))) return true;
-    if (typeof e.message === 'string' && /Connection terminated|Query read timeout|connect ECONNREFUSED/.test(e.message)) return true;
+    if (e instanceof StoreUnavailableError || e.name === 'temporarily_unavailable') return true;
   }
   return false;
 }

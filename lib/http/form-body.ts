@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import { OAuth2JwtBearerError } from '../errors';
 
 /** Why a form body could not be read; the endpoint turns these into OAuth error answers. */
-export class FormBodyError extends Error {
+export class FormBodyError extends OAuth2JwtBearerError {
+  readonly code = 'form_body_invalid';
   constructor(readonly kind: 'too_large' | 'repeated' | 'malformed') {
     super(kind);
     this.name = 'FormBodyError';

@@ -17,6 +17,7 @@
 import { ConfigurationError } from '../errors';
 import { DEFAULT_TENANT } from '../grant/request-context';
 import { LruMap } from '../lru';
+import { parseJsonObject } from '../shared/json';
 import { readBasicCredentials } from './client-authentication';
 import type { ErrorAnswer } from './failure';
 
@@ -188,8 +189,9 @@ function unverifiedIssuer(assertion: unknown): string | undefined {
   const second = first < 0 ? -1 : assertion.indexOf('.', first + 1);
   if (second < 0) return undefined;
   try {
-    const payload: unknown = JSON.parse(Buffer.from(assertion.slice(first + 1, second), 'base64url').toString('utf8'));
-    const iss = (payload as { iss?: unknown } | null)?.iss;
+    // The verifier's JSON rule (no duplicate members, RFC 8259 §4), so both read the same `iss`.
+    const payload = parseJsonObject(Buffer.from(assertion.slice(first + 1, second), 'base64url').toString('utf8'));
+    const iss = payload.ok ? payload.value.iss : undefined;
     return typeof iss === 'string' && iss.length > 0 ? iss : undefined;
   } catch {
     return undefined;

@@ -47,13 +47,16 @@ export interface TokenEndpointOptions {
    */
   model: HostModel;
   store: GrantStore;
-  /** Largest accepted body in bytes (default 65536). Larger → 413 `invalid_request`. */
-  bodyLimit?: number;
+  /** Largest accepted body in bytes (default {@link TOKEN_ENDPOINT_DEFAULTS}: 65536). Larger → 413 `invalid_request`. */
+  bodyLimitBytes?: number;
   /** Called once per request when the answer is known. Must not throw. */
   onOutcome?: (outcome: TokenOutcome) => void;
   /** Limits on failed attempts per client and per issuer (429 + `Retry-After`); off by default. See {@link FailureLimitOptions}. */
   failureLimit?: FailureLimitOptions;
 }
+
+/** Defaults of {@link TokenEndpointOptions}. */
+export const TOKEN_ENDPOINT_DEFAULTS = { bodyLimitBytes: DEFAULT_FORM_BODY_LIMIT_BYTES } as const;
 
 type Req = ClientAuthenticationRequest;
 
@@ -70,7 +73,7 @@ type Req = ClientAuthenticationRequest;
 export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: ServerResponse) => Promise<void> {
   validateOptions(options);
   const { server, host, model, store, onOutcome } = options;
-  const bodyLimit = options.bodyLimit ?? DEFAULT_FORM_BODY_LIMIT_BYTES;
+  const bodyLimit = options.bodyLimitBytes ?? TOKEN_ENDPOINT_DEFAULTS.bodyLimitBytes;
   const limiter = options.failureLimit === undefined ? undefined : createFailureLimiter(options.failureLimit);
 
   return async function handleTokenRequest(req, res) {
@@ -94,7 +97,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
     try {
       // Client authentication up to the host's own lookup (see client-authentication.ts): the host's
       // token handler calls getClient itself, with its per-grant `requireClientAuthentication` rules.
-      const read = await readClientRequest(req, { bodyLimit });
+      const read = await readClientRequest(req, { bodyLimitBytes: bodyLimit });
       if (!read.ok) return refuse(res, report, ...intakeRefusal(res, read));
       const { body } = read;
       grantType = body.grant_type;
@@ -217,8 +220,8 @@ function validateOptions(options: TokenEndpointOptions): void {
   }
   if (!options.model || typeof options.model !== 'object') throw new ConfigurationError('options.model must be the host model object.');
   if (!options.store || typeof options.store.findTenant !== 'function') throw new ConfigurationError('options.store must be a GrantStore.');
-  if (options.bodyLimit !== undefined && !(Number.isInteger(options.bodyLimit) && options.bodyLimit > 0)) {
-    throw new ConfigurationError(`options.bodyLimit must be a positive whole number of bytes; got ${String(options.bodyLimit)}.`);
+  if (options.bodyLimitBytes !== undefined && !(Number.isInteger(options.bodyLimitBytes) && options.bodyLimitBytes > 0)) {
+    throw new ConfigurationError(`options.bodyLimitBytes must be a positive whole number of bytes; got ${String(options.bodyLimitBytes)}.`);
   }
   if (options.onOutcome !== undefined && typeof options.onOutcome !== 'function') throw new ConfigurationError('options.onOutcome must be a function.');
 }

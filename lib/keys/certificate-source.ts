@@ -8,11 +8,15 @@ import type { KeyHint, KeySource, VerificationKey } from './types';
 /** Options of {@link createCertificateKeySource}. */
 export interface CertificateKeySourceOptions {
   /**
-   * How many distinct certificates keep their parsed form and imported keys in memory (default 1024).
-   * Parsing costs 100–300 µs each; a cached key costs nothing per request.
+   * How many distinct certificates keep their parsed form and imported keys in memory (default
+   * {@link CERTIFICATE_KEY_SOURCE_DEFAULTS}: 1024). Parsing costs 100–300 µs each; a cached key costs
+   * nothing per request.
    */
-  cacheSize?: number;
+  maxEntries?: number;
 }
+
+/** Defaults of {@link CertificateKeySourceOptions}. */
+export const CERTIFICATE_KEY_SOURCE_DEFAULTS = { maxEntries: 1024 } as const;
 
 /** What one certificate yields, computed once from its DER and shared by every IdP that lists it. */
 interface ParsedKey {
@@ -37,14 +41,14 @@ interface ParsedKey {
  * no supported type is skipped, never fatal: the IdP's other certificates still work.
  *
  * @example
- * const verifier = createAssertionVerifier({ keySources: [createCertificateKeySource({ cacheSize: 256 })] });
+ * const verifier = createAssertionVerifier({ keySources: [createCertificateKeySource({ maxEntries: 256 })] });
  */
 export function createCertificateKeySource(options: CertificateKeySourceOptions = {}): KeySource {
-  const cacheSize = options.cacheSize ?? 1024;
-  if (!Number.isInteger(cacheSize) || cacheSize < 1) {
-    throw new ConfigurationError(`certificate key source: cacheSize must be a positive integer; got ${String(options.cacheSize)}.`);
+  const maxEntries = options.maxEntries ?? CERTIFICATE_KEY_SOURCE_DEFAULTS.maxEntries;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new ConfigurationError(`certificate key source: maxEntries must be a positive integer; got ${String(options.maxEntries)}.`);
   }
-  const cache = new LruMap<string, ParsedKey>(cacheSize);
+  const cache = new LruMap<string, ParsedKey>(maxEntries);
 
   function parsed(record: CertificateRecord): ParsedKey | undefined {
     const cached = cache.get(record.thumbprint);

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, type JsonWebKey as NodeJwk, type KeyObject } from 'node:crypto';
-import { parseJsonObject } from '../verifier/json';
+import { parseJsonObject } from '../shared/json';
 import { algorithmsForKey } from './key-algorithms';
 
 /** A public signature key taken from a JWK Set, with only what verification needs. */

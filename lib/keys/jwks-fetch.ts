@@ -1,3 +1,5 @@
+import { OAuth2JwtBearerError } from '../errors';
+
 /** A fetch function with the signature of Node's global `fetch` (undici). */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -16,8 +18,12 @@ export interface JwksDocument {
   age: string | null;
 }
 
-/** A download that failed; `message` is a fixed sentence for logs (never the body, never the URI). */
-export class JwksFetchError extends Error {
+/**
+ * A JWKS download that failed; `message` is a fixed sentence for logs (never the body, never the URI).
+ * Key sources turn it into `JwtBearerError('key_source_unavailable')`. Code: `jwks_fetch_failed`.
+ */
+export class JwksFetchError extends OAuth2JwtBearerError {
+  readonly code = 'jwks_fetch_failed';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'JwksFetchError';

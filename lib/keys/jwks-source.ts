@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { ConfigurationError, JwtBearerError } from '../errors';
 import type { IdentityProviderRecord } from '../types';
 import { fetchJwksDocument, JwksFetchError, type FetchFunction } from './jwks-fetch';
-import { checkJwksUrl } from './jwks-uri';
+import { checkJwksUrl } from '../shared/jwks-uri';
 import { parseJwkSet, type JwkSetKey } from './jwk-set';
 import { LruMap } from '../lru';
 import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey } from './types';

@@ -16,6 +16,8 @@ import { IssuanceBatcher } from './issuance-batcher';
 import { runNamedStatement, type NamedStatement } from './statement';
 import { TokenTableWriter, type TokenTable } from './token-table';
 import { unlessUnavailable } from './unavailable';
+import { isUuid } from '../shared/patterns';
+import { isStorableText as storable } from '../shared/text';
 
 /** Options of {@link KnexGrantStore}. */
 export interface KnexGrantStoreOptions {
@@ -329,16 +331,4 @@ function toRefreshOrigin(row: OriginRow): RefreshOrigin {
 /** The rows of a `knex.raw` result: pg and PGlite both answer `{ rows }`. */
 function rowsOf<T>(result: unknown): T[] {
   return (result as { rows: T[] }).rows;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids are UUIDs: anything else cannot match, and would make PostgreSQL raise a cast error. */
-function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
-
-/** PostgreSQL text cannot hold NUL: such a value cannot be stored, so it cannot match either. */
-function storable(value: unknown): value is string {
-  return typeof value === 'string' && !value.includes('\0');
 }

@@ -1,17 +1,21 @@
+import { classifyDatabaseFailure } from '../db/failure';
 import { StoreUnavailableError } from '../errors';
 
 /**
- * Runs one database call and turns whatever it throws into {@link StoreUnavailableError}, the original
- * kept as `cause`: connection refused or reset, connect/acquire/statement timeouts (`KnexTimeoutError`,
- * SQLSTATE classes 08, 53, 57), a closed PGlite, and any other driver error. Callers then answer 503
- * without parsing driver messages, and a raw driver text never reaches a client. Only the database call
- * goes in here; mapping its result stays outside, so a bug in our own code is not disguised as an outage.
+ * Runs one database call and turns what it throws into {@link StoreUnavailableError}, the original
+ * kept as `cause`: every failure `classifyDatabaseFailure` calls `unavailable` (connection refused or
+ * lost, connect/acquire/statement timeouts, a closed PGlite), and a statement the database `rejected`
+ * (the store checks its inputs first, so that means a schema it cannot work with). Callers then answer
+ * 503 without parsing driver messages, and a raw driver text never reaches a client. A JavaScript error
+ * (`other`) passes unchanged; and only the database call goes in here, mapping its result stays
+ * outside, so a bug in our own code is not disguised as an outage.
  */
 export async function unlessUnavailable<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+    if (error instanceof StoreUnavailableError || classifyDatabaseFailure(error, { fromDatabaseCall: true }) === 'other') throw error;
+    throw new StoreUnavailableError(error);
   }
 }
 

@@ -1,6 +1,6 @@
 import { JwtBearerError } from '../errors';
 import type { IdentityProviderRecord } from '../types';
-import { isStorableText } from './text';
+import { isStorableText } from '../shared/text';
 
 /** SPEC §3 step 5: the longest `jti` accepted, in characters (Unicode code points). */
 export const MAX_JTI_LENGTH = 256;

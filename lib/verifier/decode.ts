@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { JwtBearerError } from '../errors';
-import { parseJsonObject } from './json';
+import { parseJsonObject } from '../shared/json';
 
-/** SPEC §3 step 1: the longest assertion accepted by default, in bytes (16 KiB). */
-export const DEFAULT_MAX_ASSERTION_LENGTH = 16384;
+/** Defaults of the verifier's options: the longest assertion accepted, in bytes (16 KiB; RFC 7523 sets none). */
+export const VERIFIER_DEFAULTS = { maxAssertionBytes: 16384 } as const;
 
 /** A compact JWS taken apart, nothing verified yet. */
 export interface DecodedAssertion {
@@ -21,15 +21,15 @@ export interface DecodedAssertion {
 
 /** Options of {@link decodeAssertion}. */
 export interface DecodeOptions {
-  /** Longest accepted assertion in bytes (default {@link DEFAULT_MAX_ASSERTION_LENGTH}). */
-  maxAssertionLength?: number;
+  /** Longest accepted assertion in bytes (default {@link VERIFIER_DEFAULTS}: 16384). */
+  maxAssertionBytes?: number;
 }
 
 /**
  * SPEC §3 step 1 (format and size): takes a compact JWS (RFC 7515 §7.1) apart without verifying it.
  * Pure; useful on its own for a dry run that shows the claims of a refused assertion.
  *
- * Refuses, with `assertion_too_large`, more than `maxAssertionLength` bytes; and with
+ * Refuses, with `assertion_too_large`, more than `maxAssertionBytes` bytes; and with
  * `assertion_malformed`: anything but three segments in the strict base64url alphabet without padding
  * (RFC 7515 §2, §C) in canonical form (unused trailing bits zero, so one byte string has one spelling),
  * a header or payload that is not valid UTF-8 (RFC 7515 §5.2 step 3/4, RFC 7519 §7.2 step 8), not a JSON
@@ -39,7 +39,7 @@ export interface DecodeOptions {
  * const { header, payload } = decodeAssertion(assertion);
  */
 export function decodeAssertion(assertion: string, options: DecodeOptions = {}): DecodedAssertion {
-  const max = options.maxAssertionLength ?? DEFAULT_MAX_ASSERTION_LENGTH;
+  const max = options.maxAssertionBytes ?? VERIFIER_DEFAULTS.maxAssertionBytes;
   if (typeof assertion !== 'string') throw malformed('not a string');
   // Every character is at least one byte: the cheap test first, the exact one only when it can matter.
   if (assertion.length > max || (assertion.length * 3 > max && Buffer.byteLength(assertion, 'utf8') > max)) {

@@ -9,7 +9,7 @@ export {
   type VerifierResult,
   type VerifyContext,
 } from './verifier';
-export { decodeAssertion, DEFAULT_MAX_ASSERTION_LENGTH, type DecodedAssertion, type DecodeOptions } from './decode';
+export { decodeAssertion, VERIFIER_DEFAULTS, type DecodedAssertion, type DecodeOptions } from './decode';
 export { SUPPORTED_ALGORITHMS } from './header';
 export { MAX_JTI_LENGTH } from './claims';
 export { createCertificateKeySource, type CertificateKeySourceOptions, type KeyHint, type KeySource, type VerificationKey } from '../keys';

@@ -4,16 +4,16 @@ import { defaultKeySources } from '../keys/combine';
 import type { KeySource } from '../keys/types';
 import type { IdentityProviderRecord, VerifiedAssertion } from '../types';
 import { checkClaims } from './claims';
-import { DEFAULT_MAX_ASSERTION_LENGTH, decodeAssertion } from './decode';
+import { VERIFIER_DEFAULTS, decodeAssertion } from './decode';
 import { checkAlgorithmAllowed, checkHeader } from './header';
 import { checkPolicy } from './policy';
 import { verifySignature } from './signature';
-import { isStorableText } from './text';
+import { isStorableText } from '../shared/text';
 
 /** Options of {@link createAssertionVerifier}; all optional, validated when the verifier is built. */
 export interface AssertionVerifierOptions {
   /** Longest accepted assertion in bytes (SPEC §3 step 1; default 16384). */
-  maxAssertionLength?: number;
+  maxAssertionBytes?: number;
   /**
    * Where IdP keys come from (default: {@link defaultKeySources}, i.e. the IdP's stored certificates and
    * its JWKS URI, combined). Every source is asked; the union of their keys is used. Pass your own list
@@ -85,9 +85,9 @@ export interface AssertionVerifier {
  * });
  */
 export function createAssertionVerifier(options: AssertionVerifierOptions = {}): AssertionVerifier {
-  const maxAssertionLength = options.maxAssertionLength ?? DEFAULT_MAX_ASSERTION_LENGTH;
-  if (!Number.isSafeInteger(maxAssertionLength) || maxAssertionLength < 1) {
-    throw new ConfigurationError(`maxAssertionLength must be a positive integer (bytes); got ${String(options.maxAssertionLength)}.`);
+  const maxAssertionBytes = options.maxAssertionBytes ?? VERIFIER_DEFAULTS.maxAssertionBytes;
+  if (!Number.isSafeInteger(maxAssertionBytes) || maxAssertionBytes < 1) {
+    throw new ConfigurationError(`maxAssertionBytes must be a positive integer (bytes); got ${String(options.maxAssertionBytes)}.`);
   }
   const keySources = options.keySources ?? defaultKeySources();
   if (!Array.isArray(keySources) || keySources.length === 0 || !keySources.every((source) => typeof source?.getKeys === 'function')) {
@@ -99,7 +99,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
       const now = ctx.now ?? new Date();
 
       // Step 1.
-      const decoded = decodeAssertion(assertion, { maxAssertionLength });
+      const decoded = decodeAssertion(assertion, { maxAssertionBytes });
       // Step 2, what needs no IdP.
       const { alg, hint } = checkHeader(decoded.header);
 

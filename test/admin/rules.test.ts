@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { AdminError, algorithmProblem, bearerTokenAuthorizer, isLoopbackHost, jwksUriProblem } from '../../lib/admin';
 import { adminErrorAnswer } from '../../lib/admin/errors';
-import { isUuid } from '../../lib/admin/repository';
+import { isUuid } from '../../lib/shared/patterns';
 import { parseInput, createIdentityProviderBody } from '../../lib/admin/schemas';
 import { JwtBearerError, StoreUnavailableError } from '../../lib/errors';
 import { DEFAULT_ALGORITHMS } from '../../lib/types';

@@ -74,7 +74,7 @@ afterAll(() => db?.close());
 describe('authenticateClient on a bare Node server', () => {
   let server: http.Server;
   beforeAll(async () => {
-    server = bareServer({ model: promiseModel, bodyLimit: 1024 });
+    server = bareServer({ model: promiseModel, bodyLimitBytes: 1024 });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -1,5 +1,5 @@
 /** SPEC §3 step 1, format and size: decodeAssertion, and the same refusals through verify(). */
-import { createAssertionVerifier, decodeAssertion, DEFAULT_MAX_ASSERTION_LENGTH } from '../../lib/verifier';
+import { createAssertionVerifier, decodeAssertion, VERIFIER_DEFAULTS } from '../../lib/verifier';
 import { rawJws, sharedSigningKey, signAssertion } from '../helpers/keys';
 import { claims, directory, idpRecord, reasonOf, refusal, verify } from './support';
 
@@ -8,7 +8,7 @@ const HEADER = b64('{"alg":"ES256"}');
 const PAYLOAD = b64('{"iss":"x"}');
 const SIG = b64('sig');
 
-const decodeReason = (assertion: unknown, maxAssertionLength?: number) => reasonOf(Promise.resolve().then(() => decodeAssertion(assertion as string, { maxAssertionLength })));
+const decodeReason = (assertion: unknown, maxAssertionBytes?: number) => reasonOf(Promise.resolve().then(() => decodeAssertion(assertion as string, { maxAssertionBytes })));
 
 describe('decodeAssertion', () => {
   it('takes a compact JWS apart', () => {
@@ -27,7 +27,7 @@ describe('decodeAssertion', () => {
   });
 
   describe('size', () => {
-    it(`defaults to ${DEFAULT_MAX_ASSERTION_LENGTH} bytes, inclusive`, async () => {
+    it(`defaults to ${VERIFIER_DEFAULTS.maxAssertionBytes} bytes, inclusive`, async () => {
       /** A well-formed assertion of exactly `length` bytes (the signature segment fills the rest). */
       const ofLength = (length: number) => {
         for (let pad = 0; ; pad++) {
@@ -36,9 +36,9 @@ describe('decodeAssertion', () => {
           if (k % 4 !== 1) return `${HEADER}.${payload}.${'A'.repeat(k)}`; // 'A's are canonical unless k ≡ 1 (mod 4)
         }
       };
-      expect(ofLength(DEFAULT_MAX_ASSERTION_LENGTH)).toHaveLength(DEFAULT_MAX_ASSERTION_LENGTH);
-      expect(decodeAssertion(ofLength(DEFAULT_MAX_ASSERTION_LENGTH)).payload).toEqual({ iss: 'x' });
-      expect(await decodeReason(ofLength(DEFAULT_MAX_ASSERTION_LENGTH + 1))).toBe('assertion_too_large');
+      expect(ofLength(VERIFIER_DEFAULTS.maxAssertionBytes)).toHaveLength(VERIFIER_DEFAULTS.maxAssertionBytes);
+      expect(decodeAssertion(ofLength(VERIFIER_DEFAULTS.maxAssertionBytes)).payload).toEqual({ iss: 'x' });
+      expect(await decodeReason(ofLength(VERIFIER_DEFAULTS.maxAssertionBytes + 1))).toBe('assertion_too_large');
     });
     it('counts bytes, not characters', async () => {
       expect(await decodeReason('é'.repeat(600), 1000)).toBe('assertion_too_large');
@@ -114,7 +114,7 @@ describe('step 1 through verify()', () => {
     expect(await reasonOf(refusalOf(`${h}.${p}`))).toBe('assertion_malformed');
     expect(await reasonOf(refusalOf(`${h}.${p}.${s}=`))).toBe('assertion_malformed');
     expect(await reasonOf(refusalOf(`${h}.${p}x.${s}`))).toBe('assertion_malformed');
-    const small = createAssertionVerifier({ maxAssertionLength: good.length - 1 });
+    const small = createAssertionVerifier({ maxAssertionBytes: good.length - 1 });
     expect(await reasonOf(small.verify(good, { tenantId: 't', clientId: 'c', findIdentityProvider: find }))).toBe('assertion_too_large');
     expect(find.calls).toEqual([]);
   });

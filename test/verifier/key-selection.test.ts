@@ -185,7 +185,7 @@ describe('stored certificates that cannot be used are skipped, never fatal', () 
 
 describe('the certificate key source', () => {
   it('parses each certificate once, and shares the parsed key between IdPs', async () => {
-    const source = createCertificateKeySource({ cacheSize: 4 });
+    const source = createCertificateKeySource({ maxEntries: 4 });
     const a = idpRecord([certRecord(ours, 'a')]);
     const b = idpRecord([certRecord(ours, 'b')], { name: 'b' });
     const [[k1], [k2]] = await Promise.all([source.getKeys(a, {}), source.getKeys(b, {})]);
@@ -197,7 +197,7 @@ describe('the certificate key source', () => {
   });
 
   it('is bounded: the least recently used certificate is forgotten first', async () => {
-    const source = createCertificateKeySource({ cacheSize: 2 });
+    const source = createCertificateKeySource({ maxEntries: 2 });
     const keys = await Promise.all([0, 1, 2].map(() => makeSigningKey('ES256')));
     const idps = keys.map((key) => idpRecord([key]));
     const first = async (i: number) => (await source.getKeys(idps[i]!, {}))[0]!.publicKey;
@@ -213,7 +213,7 @@ describe('the certificate key source', () => {
   });
 
   it('rejects a bad cache size', () => {
-    expect(() => createCertificateKeySource({ cacheSize: 0 })).toThrow(/cacheSize/);
+    expect(() => createCertificateKeySource({ maxEntries: 0 })).toThrow(/maxEntries/);
   });
 });
 

@@ -184,11 +184,11 @@ describe('the result', () => {
 });
 
 describe('options', () => {
-  it.each([0, -1, 1.5, Number.NaN, '16384', Infinity])('maxAssertionLength %p is a configuration error', (value) => {
-    expect(() => createAssertionVerifier({ maxAssertionLength: value as number })).toThrow(ConfigurationError);
+  it.each([0, -1, 1.5, Number.NaN, '16384', Infinity])('maxAssertionBytes %p is a configuration error', (value) => {
+    expect(() => createAssertionVerifier({ maxAssertionBytes: value as number })).toThrow(ConfigurationError);
   });
-  it('undefined maxAssertionLength means the default', () => {
-    expect(() => createAssertionVerifier({ maxAssertionLength: undefined })).not.toThrow();
+  it('undefined maxAssertionBytes means the default', () => {
+    expect(() => createAssertionVerifier({ maxAssertionBytes: undefined })).not.toThrow();
   });
   it.each([[[]], [[{}]], ['x']])('keySources %p is a configuration error', (value) => {
     expect(() => createAssertionVerifier({ keySources: value as never })).toThrow(ConfigurationError);
