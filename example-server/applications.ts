@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { isScopeToken, JWT_BEARER_GRANT_TYPE, type Tenant } from '../lib';
 import { hashSecret, randomAlphanumeric } from './credentials';
 
-/** The grants an application may have (SPEC §6); omitted, it gets all three. */
+/** The grants an application may have (lib/admin/README.md); omitted, it gets all three. */
 export const APPLICATION_GRANTS = [JWT_BEARER_GRANT_TYPE, 'refresh_token', 'client_credentials'] as const;
 export const KEY_TYPES = ['PRODUCTION', 'SANDBOX'] as const;
 
@@ -40,7 +40,7 @@ export class ApplicationInputError extends Error {
 }
 
 /**
- * `POST /admin/applications` (SPEC §6, example server): creates the service provider
+ * `POST /admin/applications` (lib/admin/README.md, example server): creates the service provider
  * `<owner>_<name>_<keyType>` with a generated client id and secret, as WSO2's "generate keys" does.
  * The admin router calls `create(tenant, body)` after authenticating the caller and resolving
  * `?tenantDomain=`.

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 /**
- * The example server's configuration (SPEC §7), read from the environment once at start. Every
+ * The example server's configuration (example-server/README.md), read from the environment once at start. Every
  * variable is checked here, so a typo stops the server with a sentence naming the variable instead
  * of surfacing later as a confusing failure.
  */
@@ -107,7 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd(), cpus = a
     }
   } else {
     // IdPs name the endpoint as clients reach it: "localhost" for a loopback or wildcard address,
-    // as in the seed page (https://localhost:9443/oauth2/token).
+    // as in the WSO2 page (https://localhost:9443/oauth2/token).
     const urlHost = LOOPBACK_OR_ANY.has(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host;
     tokenEndpointUrl = `${tls ? 'https' : 'http'}://${urlHost}:${port}/oauth2/token`;
   }

@@ -3,7 +3,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
- * A uniformly random string of `A-Z a-z 0-9` (SPEC §6): such ids and secrets read the same in
+ * A uniformly random string of `A-Z a-z 0-9` (lib/admin/README.md): such ids and secrets read the same in
  * `curl -u id:secret` and in form-url-encoded Basic credentials. 28 characters (as WSO2's keys) carry
  * about 166 bits.
  */

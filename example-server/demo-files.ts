@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JWT_BEARER_GRANT_TYPE, DEFAULT_TENANT } from '../lib';
 
-/** The demo IdP's issuer name, as on the seed page. */
+/** The demo IdP's issuer name, as on the WSO2 page. */
 export const DEMO_ISSUER = 'jwtIDP';
 
 /** The example server's default token endpoint: the demo IdP's alias and the default `aud` of `npm run mint`. */

@@ -23,7 +23,7 @@ const DEMO_TENANT = 'carbon.super';
 
 /**
  * DEMO=on: on an empty database (no application and no identity provider yet) creates the
- * seed page's setup — an IdP `jwtIDP` whose certificate is a key pair made here and kept under
+ * WSO2 page's setup — an IdP `jwtIDP` whose certificate is a key pair made here and kept under
  * `<dataDir>/demo/`, with the token endpoint URL as its alias, and the application `admin_DemoApp_PRODUCTION`.
  * Returns `null` when the database already has data (including a concurrent starter that won the race).
  */

@@ -17,7 +17,7 @@ const REASON = /^[a-z][a-z0-9_]{0,63}$/;
  *
  * - `oauth2_token_requests_total{grant_type, outcome, reason}`: every token request, by outcome
  *   (`issued`/`refused`) and stable reason code (`assertion_expired`, `jti_replayed`, …; `none` when issued).
- * - `oauth2_jwt_bearer_verification_seconds`: time spent verifying assertions (SPEC §3 steps 1–6).
+ * - `oauth2_jwt_bearer_verification_seconds`: time spent verifying assertions (docs/validation.md steps 1–6).
  * - `oauth2_token_request_duration_seconds{grant_type, outcome}`: the whole token request.
  */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {

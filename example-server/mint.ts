@@ -7,7 +7,7 @@ import { curlCommand, DEFAULT_TOKEN_ENDPOINT_URL, DEMO_ISSUER, demoFiles, readDe
 const USAGE = `Usage: npm run mint -- [--sub <subject>] [--aud <audience>]... [--exp <seconds>] [--data-dir <dir>] [--curl]
 
 Signs an assertion with the demo IdP key that the example server's DEMO bootstrap made under the data
-directory (default: $DATA_DIR or .data). --curl prints the seed page's whole curl command with the demo
+directory (default: $DATA_DIR or .data). --curl prints the WSO2 page's whole curl command with the demo
 application's credentials. For any other key: npx oauth2-jwt-bearer mint --key … --iss … --sub … --aud ….
 `;
 

@@ -7,7 +7,7 @@ import { verifySecret } from './credentials';
 export interface ExampleClient {
   id: string;
   grants: string[];
-  /** Allowed scopes; `null` means any. Read by the grant's SPEC §3 step 7 check too. */
+  /** Allowed scopes; `null` means any. Read by the grant's docs/validation.md step 7 check too. */
   scopes: string[] | null;
   tenantId: string;
   serviceProvider: string;
@@ -146,7 +146,7 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
   return {
     /**
      * The client of the request's tenant with this id; with a secret given, only if it matches (a client
-     * of another tenant does not exist here, SPEC §4).
+     * of another tenant does not exist here, docs/http.md).
      */
     async getClient(this: ModelThis, clientId: string, clientSecret: string | null | undefined): Promise<ExampleClient | null> {
       if (typeof clientId !== 'string' || !/^[A-Za-z0-9]{1,128}$/.test(clientId)) return null;

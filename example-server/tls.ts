@@ -19,10 +19,10 @@ export interface DevCertificate {
 const DAY = 24 * 60 * 60 * 1000;
 
 /**
- * The self-signed development certificate of SPEC §7: made locally at first start (ECDSA P-256, for
+ * The self-signed development certificate of example-server/README.md: made locally at first start (ECDSA P-256, for
  * `localhost`, `127.0.0.1` and `::1`, valid one year) and kept in `<dataDir>/tls/`, so later starts
  * serve the same certificate. One that is unreadable or within a day of expiry is replaced. Clients
- * accept it with `curl -k`, as the seed page does.
+ * accept it with `curl -k`, as the WSO2 page does.
  */
 export async function ensureDevCertificate(dataDir: string, options: { extraHosts?: string[] } = {}): Promise<DevCertificate> {
   const dir = join(dataDir, 'tls');

@@ -38,7 +38,7 @@ export type OAuthErrorCode =
 
 /** Every reason a grant request can be refused, with the OAuth error it maps to. */
 export const REASONS = {
-  // SPEC §3 step 1: the request
+  // docs/validation.md step 1: the request
   assertion_missing: 'invalid_request',
   parameter_repeated: 'invalid_request',
   tenant_unknown: 'invalid_request',

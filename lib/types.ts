@@ -40,7 +40,7 @@ export interface IdentityProviderRecord {
   updatedAt: Date;
 }
 
-/** SPEC §3 step 2: the default allow-list. HMAC and `none` are never allowed, whatever is configured. */
+/** docs/validation.md step 2: the default allow-list. HMAC and `none` are never allowed, whatever is configured. */
 export const DEFAULT_ALGORITHMS = [
   'RS256', 'RS384', 'RS512',
   'PS256', 'PS384', 'PS512',
@@ -48,7 +48,7 @@ export const DEFAULT_ALGORITHMS = [
   'EdDSA',
 ] as const;
 
-/** The claims of an assertion that passed SPEC §3 steps 1–5. */
+/** The claims of an assertion that passed docs/validation.md steps 1–5. */
 export interface VerifiedAssertion {
   idp: IdentityProviderRecord;
   header: Record<string, unknown>;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * The schema of SPEC §2. Every name carries the `jwt_bearer_` prefix so the tables sit beside a host's
+ * The schema of docs/storage.md. Every name carries the `jwt_bearer_` prefix so the tables sit beside a host's
  * own without collisions. Correctness that must hold across processes (one replay record per
  * (IdP, jti), one IdP name per tenant) lives in these constraints, never in process memory.
  */

@@ -13,7 +13,7 @@ const BASE64_DER = /^\s*MI[A-Za-z0-9+/\s]{100,}={0,2}\s*$/;
 
 /**
  * Parses one certificate of an admin request, or throws a 400 naming `field`. A certificate outside its
- * validity window is accepted (SPEC §6: stored to pre-load a successor; the verifier skips it while it
+ * validity window is accepted (lib/admin/README.md: stored to pre-load a successor; the verifier skips it while it
  * is not current).
  *
  * Takes PEM text, or the bare base64 of the DER (what `base64 wso2.crt` prints for `keytool -export`'s

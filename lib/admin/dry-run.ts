@@ -13,7 +13,7 @@ export interface DryRunInput {
   scope?: string;
 }
 
-/** Parts of SPEC §3 that a dry run cannot judge without a real token request and the host's model. */
+/** Parts of docs/validation.md that a dry run cannot judge without a real token request and the host's model. */
 export type NotChecked = 'allowed_clients' | 'client_scopes' | 'model_validate_scope' | 'resolve_user';
 
 /** The answer of `POST /assertions/validate`. */
@@ -51,7 +51,7 @@ export interface DryRunDeps {
 }
 
 /**
- * A dry run of SPEC §3 steps 1–8 for one assertion in `tenant`, with the grant's own verifier, so it
+ * A dry run of docs/validation.md steps 1–8 for one assertion in `tenant`, with the grant's own verifier, so it
  * says exactly why the token endpoint would refuse it. It writes nothing: no replay record, no audit row.
  *
  * Steps 1–6 run as in the grant. Step 6's allowed-clients rule runs only when `clientId` is given.

@@ -1,7 +1,7 @@
 import { JwtBearerError, OAuth2JwtBearerError, StoreUnavailableError } from '../errors';
 import { isDatabaseUnavailable } from '../db/failure';
 
-/** The stable `error` codes of the admin API (SPEC §6). */
+/** The stable `error` codes of the admin API (lib/admin/README.md). */
 export type AdminErrorCode =
   | 'invalid_request'
   | 'unauthorized'

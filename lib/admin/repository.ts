@@ -291,7 +291,7 @@ async function lockIdentityProvider(trx: Knex.Transaction, tenantId: string, id:
   return row !== undefined;
 }
 
-/** Marks the IdP changed (SPEC: a change is visible at once; `updatedAt` says when). */
+/** Marks the IdP changed (a change is in force at once; `updatedAt` says when). */
 async function touch(trx: Knex.Transaction, idpId: string): Promise<void> {
   await trx('jwt_bearer_identity_providers').where({ id: idpId }).update({ updated_at: later(trx) });
 }

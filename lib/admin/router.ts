@@ -53,7 +53,7 @@ export interface AdminRouterOptions {
   verifier?: AssertionVerifier;
   /** The token endpoint's URL: the audience the dry run accepts for IdPs without aliases (as the grant's option). */
   tokenEndpointUrl?: string;
-  /** Mounts `POST /applications` (SPEC §6, example server). Absent: that path is 404. */
+  /** Mounts `POST /applications` (lib/admin/README.md, example server). Absent: that path is 404. */
   applications?: ApplicationService;
   /** Largest JSON body in bytes; larger is 413. Default 262144 (256 KiB). */
   bodyLimitBytes?: number;
@@ -65,7 +65,7 @@ export interface AdminRouterOptions {
 export const ADMIN_ROUTER_DEFAULTS = { bodyLimitBytes: 256 * 1024 } as const;
 
 /**
- * The admin REST API of SPEC §6 as an Express router (Express 5; also mounts in Express 4 apps). JSON
+ * The admin REST API of lib/admin/README.md as an Express router (Express 5; also mounts in Express 4 apps). JSON
  * in and out; paths are relative to where it is mounted.
  *
  * | route | answer |

@@ -6,7 +6,7 @@ import { CONTROL_CHARACTER as CONTROL, isStorableText } from '../shared/text';
 import { AdminError } from './errors';
 
 /**
- * The admin API's input rules (SPEC §6), as zod schemas. Every object is strict: an unknown field is a
+ * The admin API's input rules (lib/admin/README.md), as zod schemas. Every object is strict: an unknown field is a
  * 400 naming it, so that a typo (`requireJTI`) is never silently ignored. Messages are predicates
  * ("must be …") that {@link parseInput} prefixes with the field's path.
  */
@@ -54,7 +54,7 @@ const positiveInt = z.int().min(1, `must be a positive integer`).max(INT32_MAX, 
 const nonNegativeInt = z.int().min(0, 'must be zero or a positive integer').max(INT32_MAX, `must be at most ${INT32_MAX}`);
 
 // ---------------------------------------------------------------------------------------------------
-// Algorithms (SPEC §3 step 2, §6)
+// Algorithms (docs/validation.md step 2; the admin API refuses none and HMAC)
 
 const SUPPORTED = new Set<string>(DEFAULT_ALGORITHMS);
 
@@ -87,7 +87,7 @@ const algorithms = z
   .transform((list) => [...new Set(list)]);
 
 // ---------------------------------------------------------------------------------------------------
-// JWKS URI (SPEC §6)
+// JWKS URI (lib/admin/README.md)
 
 /** The loopback rule of {@link checkJwksUrl}, under the admin API's historical name. */
 export { isLoopbackHostname as isLoopbackHost } from '../shared/jwks-uri';
@@ -131,7 +131,7 @@ export type CertificateInput = z.output<typeof certificateInput>;
 
 const alias = exactText(2048);
 
-/** Every IdP field of SPEC §6 with its rule; `null` unsets a nullable field (back to its default). */
+/** Every IdP field of lib/admin/README.md with its rule; `null` unsets a nullable field (back to its default). */
 const idpFields = {
   name: exactText(1024),
   displayName: storableText(256).nullable(),
@@ -199,9 +199,9 @@ export const createTenantBody = z.strictObject({
 /** `POST /assertions/validate`. */
 export const validateAssertionBody = z.strictObject({
   assertion: z.string().min(1, 'must not be empty'),
-  /** The client the assertion would be presented by (SPEC §3 step 6); without it, the allowed-clients rule is not judged. */
+  /** The client the assertion would be presented by (docs/validation.md step 6); without it, the allowed-clients rule is not judged. */
   clientId: storableText(1024).optional(),
-  /** A requested scope (space-separated), judged against the IdP's allowed scopes (SPEC §3 step 7). */
+  /** A requested scope (space-separated), judged against the IdP's allowed scopes (docs/validation.md step 7). */
   scope: z.string().max(4096, 'must be at most 4096 characters').optional(),
 });
 

@@ -20,7 +20,7 @@ export interface MintOptions {
 }
 
 /**
- * Signs an RFC 7523 assertion as the seed page describes it: `iss` (the IdP name), `sub`, `aud` (the
+ * Signs an RFC 7523 assertion as the WSO2 "JWT Grant" page describes it: `iss` (the IdP name), `sub`, `aud` (the
  * token endpoint alias), `exp`, `nbf`, `iat` and a fresh `jti`, so each minted assertion can be used once.
  */
 export async function mintAssertion(options: MintOptions): Promise<string> {

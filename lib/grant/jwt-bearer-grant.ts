@@ -26,12 +26,12 @@ export interface JwtBearerGrantOptions<H extends HostModule = HostModule> {
   host: H;
   store: GrantStore;
   /**
-   * This token endpoint's own URL: the audience accepted for IdPs that have no alias (SPEC §3 step 5).
+   * This token endpoint's own URL: the audience accepted for IdPs that have no alias (docs/validation.md step 5).
    * Never derived from the request's Host header, which the caller controls. Unset: such IdPs match no audience.
    */
   tokenEndpointUrl?: string;
   /**
-   * SPEC §3 step 8: maps verified claims to the host's user; `null`/`undefined` refuses the grant.
+   * docs/validation.md step 8: maps verified claims to the host's user; `null`/`undefined` refuses the grant.
    * Default: `{ id: sub, sub, idp: <IdP name>, tenant: <domain> }`.
    */
   resolveUser?: (assertion: VerifiedAssertion, context: ResolveUserContext) => unknown | Promise<unknown>;
@@ -90,7 +90,7 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
       const assertion = readAssertion(request.body);
       const tenant = request.jwtBearerTenant ?? (await resolveTenant(store, request.query?.tenantDomain ?? DEFAULT_TENANT));
 
-      // SPEC §3 steps 1–6.
+      // docs/validation.md steps 1–6.
       const verifyStarted = performance.now();
       const verified = await verifier.verify(assertion, {
         tenantId: tenant.id,

@@ -1,7 +1,7 @@
 import { JwtBearerError } from '../errors';
 
 /**
- * SPEC §3 step 1, the request part: exactly one non-empty `assertion` (RFC 7523 §2.1: "MUST contain a
+ * docs/validation.md step 1, the request part: exactly one non-empty `assertion` (RFC 7523 §2.1: "MUST contain a
  * single JWT"). A repeated parameter arrives as an array from most body parsers.
  */
 export function readAssertion(body: Record<string, unknown> | undefined): string {

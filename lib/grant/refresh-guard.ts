@@ -4,7 +4,7 @@ import type { GrantStore } from '../store/types';
 import { scopeText } from './scope';
 
 /**
- * Wraps a host model so that refresh tokens we issued obey their IdP (SPEC §3 step 10): once the IdP is
+ * Wraps a host model so that refresh tokens we issued obey their IdP (docs/validation.md step 10): once the IdP is
  * disabled or deleted, the host's own `refresh_token` grant is told the token does not exist and answers
  * `invalid_grant`. Tokens the refresh grant issues in their place are audited as children of the old one,
  * so the rule follows a rotated refresh token too.

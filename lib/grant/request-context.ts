@@ -2,7 +2,7 @@ import { JwtBearerError } from '../errors';
 import type { GrantStore } from '../store/types';
 import type { Tenant } from '../types';
 
-/** SPEC §1: no `tenantDomain` means the default tenant. */
+/** README.md: no `tenantDomain` means the default tenant. */
 export { DEFAULT_TENANT } from '../shared/tenant';
 
 /** What the grant learned about a request, for the endpoint's one log line and metrics. */

@@ -15,7 +15,7 @@ export function parseRequestedScope(value: unknown): string[] | undefined {
 }
 
 /**
- * SPEC §3 step 7 (policy part): every requested scope must lie within the IdP's allowed scopes and the
+ * docs/validation.md step 7 (policy part): every requested scope must lie within the IdP's allowed scopes and the
  * client's, where either is set. Nothing requested is always within policy.
  */
 export function checkScopePolicy(requested: string[] | undefined, idpAllowed: string[] | null, clientAllowed: string[] | null): void {

@@ -30,7 +30,7 @@ export interface TokenOutcome {
   /** The client, when it authenticated. */
   clientId?: string;
   durationMs: number;
-  /** Time spent in SPEC §3 steps 1–6, when the grant got that far. */
+  /** Time spent in docs/validation.md steps 1–6, when the grant got that far. */
   verifyMs?: number;
   /** The underlying error of a 5xx answer, for the log only. */
   cause?: unknown;

@@ -33,7 +33,7 @@ interface ParsedKey {
 }
 
 /**
- * SPEC §3 step 2/4: keys from the IdP's stored X.509 certificates. Each certificate is parsed once,
+ * docs/validation.md step 2/4: keys from the IdP's stored X.509 certificates. Each certificate is parsed once,
  * cached by thumbprint: an entry is made only after the thumbprint was
  * recomputed from the PEM and found equal to the stored one, and is used only for that same PEM.
  *

@@ -12,7 +12,7 @@ import { isEmptyHint, type KeySource, type VerificationKey } from './types';
  *   answer (`key_source_unavailable`) is passed over; if no later source matches either, that error is
  *   the answer (503): the key may be in the source we could not ask, so "no such key" would be a guess.
  *   Where two sources both have a key of that name, the earlier one's is used.
- * - **Without a hint**: every source is asked and the union of their keys is tried (SPEC §3
+ * - **Without a hint**: every source is asked and the union of their keys is tried (docs/validation.md
  *   step 2: each current key). If any source cannot answer, its error is the answer: a signature by a
  *   key we could not fetch must not be reported as invalid.
  *

@@ -77,7 +77,7 @@ interface UriState {
 }
 
 /**
- * SPEC §3 step 2/4: the keys of an IdP's configured JWKS URI (`IdentityProviderRecord.jwksUri`). IdPs
+ * docs/validation.md step 2/4: the keys of an IdP's configured JWKS URI (`IdentityProviderRecord.jwksUri`). IdPs
  * without one get no keys from here. Keys are never looked for anywhere else: not in the header's `jku`,
  * `x5u`, `jwk` or `x5c` (RFC 8725 §3.10), which this source is never shown.
  *

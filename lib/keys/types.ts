@@ -39,7 +39,7 @@ export interface VerificationKey {
 export interface KeySource {
   /**
    * The keys of `idp` that match every hint given, or all of its keys when `hint` is empty. An empty
-   * answer to a non-empty hint means "no such key" (SPEC §3 step 2: the verifier then refuses with
+   * answer to a non-empty hint means "no such key" (docs/validation.md step 2: the verifier then refuses with
    * `key_not_found` rather than trying other keys). Keys outside their validity window are returned too:
    * the verifier skips them. A source that cannot answer now throws
    * `JwtBearerError('key_source_unavailable')`.

@@ -1,6 +1,6 @@
 import type { IdentityProviderRecord, Tenant } from '../types';
 
-/** What the grant writes in one atomic step once SPEC §3 steps 1–8 have passed. */
+/** What the grant writes in one atomic step once docs/validation.md steps 1–8 have passed. */
 export interface IssuanceInput {
   tenantId: string;
   idpId: string;

@@ -2,7 +2,7 @@ import { JwtBearerError } from '../errors';
 import type { IdentityProviderRecord } from '../types';
 import { isStorableText } from '../shared/text';
 
-/** SPEC §3 step 5: the longest `jti` accepted, in characters (Unicode code points). */
+/** docs/validation.md step 5: the longest `jti` accepted, in characters (Unicode code points). */
 export const MAX_JTI_LENGTH = 256;
 
 export interface ClaimsContext {
@@ -21,7 +21,7 @@ export interface CheckedClaims extends Record<string, unknown> {
 }
 
 /**
- * SPEC §3 step 5, on a payload whose signature has been verified. Done here rather than by jose's
+ * docs/validation.md step 5, on a payload whose signature has been verified. Done here rather than by jose's
  * `jwtVerify` so that each failure has its exact reason and each rule is the one RFC 7523 §3 states.
  * A claim of the wrong JSON type fails with that claim's reason (a string `"exp"` is `exp_missing`).
  *
@@ -76,7 +76,7 @@ export function checkClaims(claims: Record<string, unknown>, ctx: ClaimsContext)
     }
   }
 
-  // RFC 7523 §3 item 7, RFC 7519 §4.1.7: jti is what makes one-time use checkable (SPEC §3 step 9).
+  // RFC 7523 §3 item 7, RFC 7519 §4.1.7: jti is what makes one-time use checkable (docs/validation.md step 9).
   if (!Object.hasOwn(claims, 'jti')) {
     if (idp.requireJti) throw new JwtBearerError('jti_missing');
   } else {

@@ -26,7 +26,7 @@ export interface DecodeOptions {
 }
 
 /**
- * SPEC §3 step 1 (format and size): takes a compact JWS (RFC 7515 §7.1) apart without verifying it.
+ * docs/validation.md step 1 (format and size): takes a compact JWS (RFC 7515 §7.1) apart without verifying it.
  * Pure; useful on its own for a dry run that shows the claims of a refused assertion.
  *
  * Refuses, with `assertion_too_large`, more than `maxAssertionBytes` bytes; and with

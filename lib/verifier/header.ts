@@ -11,7 +11,7 @@ import { DEFAULT_ALGORITHMS, type IdentityProviderRecord } from '../types';
 export const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set<string>(DEFAULT_ALGORITHMS);
 
 /**
- * SPEC §3 step 2, the part that needs no IdP: `alg`, `crit` and the key hints are checked before the
+ * docs/validation.md step 2, the part that needs no IdP: `alg`, `crit` and the key hints are checked before the
  * issuer is looked up, so a token that could never be accepted costs no database read.
  *
  * - `alg` a string naming a supported asymmetric algorithm, compared exactly (RFC 7515 §4.1.1: alg
@@ -49,7 +49,7 @@ export function checkHeader(header: Record<string, unknown>): { alg: string; hin
   return { alg, hint: { kid: hintValue(header, 'kid'), x5t: hintValue(header, 'x5t'), x5tS256: hintValue(header, 'x5t#S256') } };
 }
 
-/** SPEC §3 step 2, the part that needs the IdP: `alg` within its allow-list (null → the default list). */
+/** docs/validation.md step 2, the part that needs the IdP: `alg` within its allow-list (null → the default list). */
 export function checkAlgorithmAllowed(alg: string, idp: IdentityProviderRecord): void {
   const allowed: readonly string[] = idp.algorithms ?? DEFAULT_ALGORITHMS;
   if (!allowed.includes(alg)) throw new JwtBearerError('alg_not_allowed', { detail: `alg ${alg} is not in the IdP allow-list` });

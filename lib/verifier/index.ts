@@ -1,5 +1,5 @@
 /**
- * The assertion verifier: SPEC §3 steps 1 (format and size) to 6 of the JWT bearer grant (RFC 7523).
+ * The assertion verifier: docs/validation.md steps 1 (format and size) to 6 of the JWT bearer grant (RFC 7523).
  */
 export {
   createAssertionVerifier,

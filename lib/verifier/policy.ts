@@ -2,7 +2,7 @@ import { JwtBearerError } from '../errors';
 import type { IdentityProviderRecord } from '../types';
 
 /**
- * SPEC §3 step 6: the IdP's subject and client lists. `null` means "not set" (anyone); a list, even an
+ * docs/validation.md step 6: the IdP's subject and client lists. `null` means "not set" (anyone); a list, even an
  * empty one, is exact: only its members pass.
  */
 export function checkPolicy(idp: IdentityProviderRecord, sub: string, clientId: string): void {

@@ -6,7 +6,7 @@ import type { DecodedAssertion } from './decode';
 import { verifyJwsSignature } from './jws-signature';
 
 /**
- * SPEC §3 steps 2 (key selection) and 4 (signature), on an `alg` already within the IdP's allow-list.
+ * docs/validation.md steps 2 (key selection) and 4 (signature), on an `alg` already within the IdP's allow-list.
  *
  * 1. Ask every key source for the IdP's keys that match the hint. A hint that matches none →
  *    `key_not_found`: a `kid` naming a key we do not have is not a reason to try the keys we do have.

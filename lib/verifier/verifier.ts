@@ -12,7 +12,7 @@ import { isStorableText } from '../shared/text';
 
 /** Options of {@link createAssertionVerifier}; all optional, validated when the verifier is built. */
 export interface AssertionVerifierOptions {
-  /** Longest accepted assertion in bytes (SPEC §3 step 1; default 16384). */
+  /** Longest accepted assertion in bytes (docs/validation.md step 1; default 16384). */
   maxAssertionBytes?: number;
   /**
    * Where IdP keys come from (default: {@link defaultKeySources}, i.e. the IdP's stored certificates and
@@ -26,7 +26,7 @@ export interface AssertionVerifierOptions {
 export interface VerifyContext {
   /** The tenant of the request: an IdP of any other tenant is treated as unknown. */
   tenantId: string;
-  /** The authenticated client (SPEC §3 step 6). */
+  /** The authenticated client (docs/validation.md step 6). */
   clientId: string;
   /** The time to judge by (default: the clock). */
   now?: Date;
@@ -44,7 +44,7 @@ export interface VerifierResult extends VerifiedAssertion {
 /** Verifies JWT bearer assertions; one per process, shared by the grant and the admin dry run. */
 export interface AssertionVerifier {
   /**
-   * Runs SPEC §3 steps 1 (format and size), 2, 3, 4, 5 and 6 on `assertion`. Throws a
+   * Runs docs/validation.md steps 1 (format and size), 2, 3, 4, 5 and 6 on `assertion`. Throws a
    * {@link JwtBearerError} whose `reason` says which rule refused it; errors of `findIdentityProvider`
    * (e.g. the store being down) pass through unchanged.
    */
@@ -55,7 +55,7 @@ export interface AssertionVerifier {
  * Builds the assertion verifier of the JWT bearer grant (RFC 7523 §3). Build one and keep it: it holds
  * the key caches.
  *
- * Order (first failure wins; SPEC §3 step numbers in brackets). The step-2 header checks that need no
+ * Order (first failure wins; docs/validation.md step numbers in brackets). The step-2 header checks that need no
  * IdP come before the lookup, so that `none`, HMAC and `crit` are refused without a database read; the
  * allow-list is per IdP, so that one check follows the lookup.
  *
@@ -126,7 +126,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
 }
 
 /**
- * SPEC §3 step 9's key: the `jti`; or, without one, the base64url SHA-256 of the signing input. The
+ * docs/validation.md step 9's key: the `jti`; or, without one, the base64url SHA-256 of the signing input. The
  * signature is left out on purpose: ECDSA signatures are malleable (`(r, s)` and `(r, n − s)` both
  * verify, RFC 6979 makes no promise of one form), so hashing them would let one assertion be replayed
  * under a "new" signature.

@@ -1,4 +1,4 @@
-/** SPEC §6: an IdP's certificates and aliases as sub-resources. */
+/** lib/admin/README.md: an IdP's certificates and aliases as sub-resources. */
 import { reissueCertificate, sharedSigningKey, type TestSigningKey } from '../helpers/keys';
 import { createAdminFixture, inTenant, UNKNOWN_UUID, type AdminFixture } from './support';
 

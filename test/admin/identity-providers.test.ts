@@ -1,4 +1,4 @@
-/** SPEC §6: identity providers through the admin API — create, read, patch, delete, their rules and tenants. */
+/** lib/admin/README.md: identity providers through the admin API — create, read, patch, delete, their rules and tenants. */
 import express from 'express';
 import request from 'supertest';
 import { bearerTokenAuthorizer, createAdminRouter } from '../../lib/admin';

@@ -1,4 +1,4 @@
-/** SPEC §6 `GET /issued-tokens`: the audit, filtered, per tenant, without token values or hashes. */
+/** lib/admin/README.md `GET /issued-tokens`: the audit, filtered, per tenant, without token values or hashes. */
 import { randomBytes } from 'node:crypto';
 import { createAdminFixture, inTenant, type AdminFixture } from './support';
 

@@ -1,4 +1,4 @@
-/** SPEC §6 `POST /assertions/validate`: a dry run of SPEC §3 steps 1–8 that records nothing. */
+/** lib/admin/README.md `POST /assertions/validate`: a dry run of docs/validation.md steps 1–8 that records nothing. */
 import { assertionClaims, makeSigningKey, rawJws, sharedSigningKey, signAssertion, TEST_AUDIENCE, TEST_ISSUER, type TestSigningKey } from '../helpers/keys';
 import { createAdminFixture, inTenant, TOKEN_URL, type AdminFixture } from './support';
 

@@ -6,7 +6,7 @@
  * RFC 8725 §2.1 (weak signatures and insufficient validation), §3.1 (perform algorithm verification:
  * each key with exactly one algorithm), §3.2 (use appropriate algorithms); RFC 7518 §3.6 (`none`),
  * §3.2 (HMAC), §3.3 (RSA keys of at least 2048 bits); RFC 7515 §4.1.1 (`alg` is case-sensitive);
- * RFC 7523 §3 item 9 (the JWT MUST be digitally signed); SPEC §3 step 2.
+ * RFC 7523 §3 item 9 (the JWT MUST be digitally signed); docs/validation.md step 2.
  */
 import 'reflect-metadata';
 import { constants, createHmac, createPublicKey, KeyObject, randomBytes, sign, webcrypto } from 'node:crypto';

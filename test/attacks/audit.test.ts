@@ -5,7 +5,7 @@
  * outcome or log line holds the assertion, a client secret, the Authorization header or a token.
  *
  * RFC 8725 §3.10 spirit (do not trust received values, here: do not log them); RFC 6749 §10.3, §10.4
- * (access and refresh tokens are secrets); SPEC §3 last paragraph (stable reason codes in logs and
+ * (access and refresh tokens are secrets); docs/validation.md last paragraph (stable reason codes in logs and
  * metrics; `error_description` never echoes the assertion, keys or secrets).
  *
  * Part one runs a corpus of hostile requests (one of each kind the attack suite covers, plus a served

@@ -6,7 +6,7 @@
  * RFC 7519 §2 (NumericDate: a JSON number, fractions allowed), §4.1.1–§4.1.7 (iss, sub, aud: a string or
  * an array of strings, exp, nbf, iat, jti); RFC 7523 §3 items 1–7; RFC 8725 §3.8 (validate issuer and
  * subject), §3.9 (use and validate audience); RFC 8259 §6 (numbers beyond the implementation's range);
- * SPEC §3 steps 3 and 5.
+ * docs/validation.md steps 3 and 5.
  *
  * Every assertion is signed by the IdP over exactly the bytes shown (raw JSON where JSON.stringify could
  * not write it, e.g. `1e400`): only the claim checks stand between it and a token.

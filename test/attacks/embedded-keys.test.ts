@@ -5,7 +5,7 @@
  *
  * RFC 8725 §3.10 (do not trust received claims: `kid`, `jku`, `x5u`), §2.9 (indirect attacks on the
  * server); RFC 7515 §4.1.2 (`jku`), §4.1.3 (`jwk`), §4.1.5 (`x5u`), §4.1.6 (`x5c`), §4.1.7/§4.1.8
- * (`x5t`, `x5t#S256`), §10.3 (key origin); RFC 7523 §3 item 9; SPEC §3 step 2 ("keys come only from the
+ * (`x5t`, `x5t#S256`), §10.3 (key origin); RFC 7523 §3 item 9; docs/validation.md step 2 ("keys come only from the
  * IdP's stored certificates or its configured JWKS URI").
  *
  * The proof that `jku`/`x5u` are never fetched: a loopback HTTP server that would serve the attacker's

@@ -8,7 +8,7 @@
  * padding, no line breaks or whitespace), §5.2 steps 2–4 and 8 (decoding and parsing), Appendix C; RFC
  * 4648 §3.5 (canonical encoding: pad bits zero); RFC 7519 §4 ("The Claim Names within a JWT Claims Set
  * MUST be unique; JWT parsers MUST either reject JWTs with duplicate Claim Names or …"); RFC 3629 §3, §10
- * (overlong forms and surrogates are not UTF-8); SPEC §3 step 1.
+ * (overlong forms and surrogates are not UTF-8); docs/validation.md step 1.
  *
  * Every case is signed by the IdP over exactly the bytes sent (for the base64url cases, over the
  * altered segment text): a lenient decoder would have accepted it.

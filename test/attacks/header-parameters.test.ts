@@ -6,7 +6,7 @@
  * RFC 8725 §3.10 ("kid" … "should ensure that this does not create SQL or LDAP injection
  * vulnerabilities"); RFC 7515 §4.1.4 (`kid`), §4.1.11 (`crit`: "If any of the listed extension Header
  * Parameters are not understood and supported by the recipient, then the JWS is invalid"); RFC 7797 §6
- * (`b64` must be in `crit`); SPEC §3 step 2 ("a hint that names no known key is a failure").
+ * (`b64` must be in `crit`); docs/validation.md step 2 ("a hint that names no known key is a failure").
  *
  * Every assertion below carries a GENUINE signature of the IdP: only the header check refuses it.
  */

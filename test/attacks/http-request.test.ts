@@ -7,7 +7,7 @@
  * be included more than once"), §2.3 ("MUST NOT use more than one authentication method"), §2.3.1 (HTTP
  * Basic, form-url-encoded credentials), §4.5 and RFC 7523 §2.1 (the assertion is a form parameter),
  * §5.2 (errors), Appendix A.1/A.2 (client_id and client_secret are VSCHAR); RFC 9110 §15.5.6 (405 with
- * Allow); RFC 7523 §2.1 ("MUST contain a single JWT"); SPEC §3 step 1, §4.
+ * Allow); RFC 7523 §2.1 ("MUST contain a single JWT"); docs/validation.md step 1, §4.
  */
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';

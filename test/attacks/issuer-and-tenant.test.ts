@@ -5,7 +5,7 @@
  *
  * RFC 8725 §3.8 ("validate that the cryptographic keys used … belong to the issuer"), §2.7 (substitution
  * attacks), §3.9 (audience); RFC 7523 §3 items 1 and 3 (issuer and audience), item 9 (signed by the
- * issuer); RFC 6749 §2.3 and §5.2 (`invalid_client`); SPEC §1 (tenants scope IdPs and clients; no
+ * issuer); RFC 6749 §2.3 and §5.2 (`invalid_client`); README.md (tenants scope IdPs and clients; no
  * parameter means `carbon.super`), §3 step 3 (another tenant's IdP answers as an unknown one), §4 (unknown
  * `tenantDomain` → 400 `invalid_request`).
  */
@@ -86,7 +86,7 @@ describe.each(HOSTS)('issuer and tenant confusion on $name', (hut) => {
     });
   });
 
-  describe('SPEC §1, §3 step 3: IdPs and clients of another tenant do not exist here', () => {
+  describe('README.md, §3 step 3: IdPs and clients of another tenant do not exist here', () => {
     it("the default tenant's assertion, sent to the tenant by the tenant's client", async () => {
       await t.refused(async () => asTenantClient(await fx.assertion(), `?tenantDomain=${TENANT}`), INVALID_GRANT('no_usable_key'));
     });
@@ -109,7 +109,7 @@ describe.each(HOSTS)('issuer and tenant confusion on $name', (hut) => {
       const assertion = await tenantAssertion();
       await t.refused(
         () => request(t.app).post('/oauth2/token').type('form').send(new URLSearchParams({ ...grantForm(assertion), client_id: TENANT_CLIENT.id, client_secret: TENANT_CLIENT.secret }).toString()),
-        { status: 400, error: 'invalid_client', reason: 'invalid_client' }, // SPEC §4: bad credentials in the body → 400 or 401; both hosts say 400
+        { status: 400, error: 'invalid_client', reason: 'invalid_client' }, // docs/http.md: bad credentials in the body → 400 or 401; both hosts say 400
         [assertion, TENANT_CLIENT.secret],
       );
     });
@@ -118,7 +118,7 @@ describe.each(HOSTS)('issuer and tenant confusion on $name', (hut) => {
     });
   });
 
-  describe('SPEC §4: tenantDomain spelt oddly never reaches another tenant', () => {
+  describe('docs/http.md: tenantDomain spelt oddly never reaches another tenant', () => {
     const cases: Array<[string, string, Expected]> = [
       ['upper case', '?tenantDomain=EXAMPLE.COM', TENANT_UNKNOWN],
       ['a trailing dot', '?tenantDomain=example.com.', TENANT_UNKNOWN],

@@ -7,7 +7,7 @@
  * RFC 8725 §3.3 (validate all cryptographic operations), §3.4 (validate cryptographic inputs);
  * RFC 7518 §3.4 (ES*: the signature is the 64/96/132-octet R‖S, not DER), §3.3 (RS*); RFC 8032 §5.1.7
  * (Ed25519: reject S ≥ L); RFC 8017 §5.2.2 (RSA: signature representative out of range);
- * RFC 7523 §3 item 9, §3 item 7 and SPEC §3 step 9 (replay: a re-encoded signature is not a new assertion).
+ * RFC 7523 §3 item 9, §3 item 7 and docs/validation.md step 9 (replay: a re-encoded signature is not a new assertion).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -111,7 +111,7 @@ describe.each(HOSTS)('malformed signatures on $name', (hut) => {
     });
   });
 
-  describe('RFC 7523 §3 item 7, SPEC §3 step 9: a malleated ECDSA signature (r, n − s) does not make a used assertion new', () => {
+  describe('RFC 7523 §3 item 7, docs/validation.md step 9: a malleated ECDSA signature (r, n − s) does not make a used assertion new', () => {
     const highS = (sig: Buffer) => Buffer.concat([sig.subarray(0, 32), fromBig(P256_N - toBig(sig.subarray(32)), 32)]);
 
     it('with a jti: the original, then its (r, n − s) twin', async () => {

@@ -4,7 +4,7 @@
  * body without Content-Length streams forever.
  *
  * RFC 8725 §3.4 (validate cryptographic inputs before use), RFC 7515 §5.2 (decoding); RFC 9110 §15.5.14
- * (413 Content Too Large); SPEC §3 step 1 (assertion over the configured limit, default 16 KiB →
+ * (413 Content Too Large); docs/validation.md step 1 (assertion over the configured limit, default 16 KiB →
  * `invalid_grant`), §4 (body over the body limit, default 64 KiB → 413 `invalid_request` JSON).
  */
 import { request as httpRequest } from 'node:http';
@@ -56,7 +56,7 @@ describe.each(HOSTS)('size attacks on $name', (hut) => {
     t = attackTarget(fx, hut);
   });
 
-  describe('SPEC §3 step 1: the assertion size limit (16 KiB), counted in bytes', () => {
+  describe('docs/validation.md step 1: the assertion size limit (16 KiB), counted in bytes', () => {
     it('control: an IdP-signed assertion of exactly 16384 bytes is accepted', async () => {
       const jws = await assertionOfLength(LIMIT);
       expect(jws.length).toBe(LIMIT);
@@ -105,7 +105,7 @@ describe.each(HOSTS)('size attacks on $name', (hut) => {
     });
   });
 
-  describe('SPEC §4, RFC 9110 §15.5.14: the body limit (64 KiB)', () => {
+  describe('docs/http.md, RFC 9110 §15.5.14: the body limit (64 KiB)', () => {
     it('a body one byte over the limit', async () => {
       const prefix = `grant_type=${encodeURIComponent(JWT_BEARER_GRANT_TYPE)}&assertion=`;
       const body = prefix + 'a'.repeat(BODY_LIMIT + 1 - prefix.length);

@@ -6,7 +6,7 @@
  * RFC 7515 §7.1 (compact serialisation: three segments), §7.2 (JSON serialisation), §9 (telling JWS
  * from JWE: five segments are a JWE), §4.1.10 (`cty`); RFC 7516 §7.1 (JWE compact: five segments);
  * RFC 7519 §7.2 step 1 and step 8 (nested JWTs), §5.2 (`cty: JWT`); RFC 7523 §3 item 9 (the assertion is
- * a signed JWT; RFC 7523 allows encryption but this server accepts only JWS, SPEC §3 step 1);
+ * a signed JWT; RFC 7523 allows encryption but this server accepts only JWS, docs/validation.md step 1);
  * RFC 8725 §2.8, §3.9, §3.11, §3.12 (cross-JWT confusion: audience and explicit typing keep kinds apart).
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Each CLI command (SPEC §7) against a real database, through `runCli` with the test database injected
+ * Each CLI command (example-server/README.md) against a real database, through `runCli` with the test database injected
  * and the output captured.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** SPEC §2: the schema, the migrations table, idempotent and concurrent migration, rollback. */
+/** docs/storage.md: the schema, the migrations table, idempotent and concurrent migration, rollback. */
 import { knex as createKnex, type Knex } from 'knex';
 import { openDatabase } from '../../lib/db/connect';
 import { migrate, migrationSource, migrationStatus, MIGRATIONS_TABLE, rollback } from '../../lib/db/migrate';
@@ -111,7 +111,7 @@ describe('migrate', () => {
   });
   afterAll(() => db?.close());
 
-  it('creates every SPEC §2 table, and our own bookkeeping tables only', async () => {
+  it('creates every docs/storage.md table, and our own bookkeeping tables only', async () => {
     expect(await tables(db.knex)).toEqual([...SCHEMA_TABLES, ...BOOKKEEPING_TABLES].sort());
     const { rows } = await db.knex.raw(`select to_regclass('knex_migrations') as a, to_regclass('knex_migrations_lock') as b`);
     expect(rows[0]).toEqual({ a: null, b: null });

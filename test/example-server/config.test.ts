@@ -1,4 +1,4 @@
-/** SPEC §7's environment, validated at start with clear messages. */
+/** example-server/README.md's environment, validated at start with clear messages. */
 import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from '../../example-server/config';
 

@@ -1,5 +1,5 @@
 /**
- * Tenants (SPEC §1, §4, §7): an application and IdP of `example.com` work only with
+ * Tenants (README.md, §4, §7): an application and IdP of `example.com` work only with
  * `?tenantDomain=example.com`, and nothing of one tenant exists in another.
  */
 import request from 'supertest';

@@ -6,7 +6,7 @@
  * file — requests for OTHER IdPs are served at their usual speed while it happens.
  *
  * RFC 8725 §2.9 (indirect attacks on the server), RFC 7517 §5 and §8.5 (JWK Set format and media type);
- * SPEC §3 step 2 (keys from the configured JWKS URI), §4 (503 promptly, never a 500).
+ * docs/validation.md step 2 (keys from the configured JWKS URI), §4 (503 promptly, never a 500).
  * The hang itself at one host line is also in test/verifier/jwks-token-endpoint.test.ts; here: every
  * failure kind, both host lines, and the proof that nothing else waits.
  */

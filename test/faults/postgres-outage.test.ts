@@ -1,8 +1,8 @@
 /**
  * Database faults against a REAL PostgreSQL that the test starts, crashes, freezes and restarts itself
- * (a throwaway cluster on its own port): SPEC §4 ("Database unreachable: 503 temporarily_unavailable,
+ * (a throwaway cluster on its own port): docs/http.md ("Database unreachable: 503 temporarily_unavailable,
  * promptly (bounded wait), no token issued; the server recovers by itself when the database returns"),
- * SPEC §3 step 9 (no token without its replay record), issue 4 ("Fault handling").
+ * docs/validation.md step 9 (no token without its replay record), issue 4 ("Fault handling").
  *
  * The store runs with the production defaults of openDatabase(): a pooled connection or a new connection
  * is waited for at most `acquireTimeoutMs` = 2000 ms, a statement at most `queryTimeoutMs` = 5000 ms on

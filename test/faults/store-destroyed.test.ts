@@ -1,8 +1,8 @@
 /**
  * The smaller fault test, for every mode (in-memory PGlite by default, PostgreSQL with TEST_DATABASE_URL):
  * the database handle is destroyed while requests are in flight (the embedded database shut down under a
- * running server). SPEC §4: every answer is a 200 or a 503 `temporarily_unavailable` — never a 500, never
- * a stack trace, never a hang — and afterwards every request is a prompt 503. SPEC §3 step 9: every 200
+ * running server). docs/http.md: every answer is a 200 or a 503 `temporarily_unavailable` — never a 500, never
+ * a stack trace, never a hang — and afterwards every request is a prompt 503. docs/validation.md step 9: every 200
  * was recorded before it was answered.
  *
  * The PostgreSQL crash/freeze/lock/pool tests are in postgres-outage.test.ts (PostgreSQL mode only).

@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of the token endpoint with mutated assertions (issue 4; RFC 8725 §3.3, §3.4;
- * RFC 7523 §3; SPEC §3, §4).
+ * RFC 7523 §3; docs/validation.md, §4).
  *
  * Each case signs a FRESH valid assertion (RS256, ES256 or EdDSA; with a `jti`, or without where the IdP
  * allows it) and applies one random mutation: bit flips in the text or in the decoded bytes, segment

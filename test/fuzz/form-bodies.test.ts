@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of the token endpoint with random requests around the assertion (issue 4;
- * RFC 6749 §2.3, §3.2, §5.2; RFC 7523 §2.1; SPEC §4): random form fields (the grant's own, repeated,
+ * RFC 6749 §2.3, §3.2, §5.2; RFC 7523 §2.1; docs/http.md): random form fields (the grant's own, repeated,
  * empty, unknown, with hostile names), random values (the fresh valid assertion, a mutated one, random
  * text), random percent-encodings, trailing junk, random client authentication, content types,
  * methods and `tenantDomain` values.

@@ -1,4 +1,4 @@
-/** SPEC §3 step 9: exactly one of many concurrent uses of one assertion succeeds. */
+/** docs/validation.md step 9: exactly one of many concurrent uses of one assertion succeeds. */
 import { HOSTS } from '../helpers/host-app';
 import { createGrantFixture, grantForm, postToken, type GrantFixture } from '../helpers/grant-fixture';
 

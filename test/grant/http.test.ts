@@ -1,4 +1,4 @@
-/** SPEC §4: the token endpoint's HTTP behaviour, on both host lines. */
+/** docs/http.md: the token endpoint's HTTP behaviour, on both host lines. */
 import request from 'supertest';
 import { HOSTS } from '../helpers/host-app';
 import { CLIENT, createGrantFixture, expectRefused, grantForm, JWT_BEARER_GRANT_TYPE, postRaw, postToken, TOKEN_URL, type GrantFixture } from '../helpers/grant-fixture';

@@ -1,4 +1,4 @@
-/** SPEC §4: database unreachable → 503 temporarily_unavailable, promptly, no token. */
+/** docs/http.md: database unreachable → 503 temporarily_unavailable, promptly, no token. */
 import { createServer } from 'node:net';
 import { openDatabase } from '../../lib/db/connect';
 import { KnexGrantStore } from '../../lib/store/knex-store';

@@ -1,6 +1,6 @@
 /**
  * The harness of the attack suite (test/attacks/): one database per test file, an app per host line, and
- * {@link AttackTarget.refused}, which proves for each hostile request everything SPEC §4 and issue 4 ask:
+ * {@link AttackTarget.refused}, which proves for each hostile request everything docs/http.md and issue 4 ask:
  * the exact status and OAuth error (and our reason code where one is stated), no token in the answer nor
  * in the host model nor in the audit table, no 5xx, no stack trace and no echo of what was sent, and
  * exactly one outcome reported through `onOutcome`, itself free of the assertion, secrets and tokens.
@@ -141,7 +141,7 @@ export const b64json = (value: unknown): string => Buffer.from(JSON.stringify(va
 /** base64url of raw bytes or text. */
 export const b64 = (value: string | Buffer | Uint8Array): string => Buffer.from(value as Buffer).toString('base64url');
 
-/** Claims that pass every check of SPEC §3 step 5 for `jwtIDP` (fresh `jti` each call). */
+/** Claims that pass every check of docs/validation.md step 5 for `jwtIDP` (fresh `jti` each call). */
 export const goodClaims = (overrides: Record<string, unknown> = {}): Record<string, unknown> =>
   assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'admin', ...overrides });
 

@@ -65,7 +65,7 @@ export function grantForm(assertion: string, extra: Record<string, string> = {})
   return { grant_type: JWT_BEARER_GRANT_TYPE, assertion, ...extra };
 }
 
-/** SPEC §4: the exact refusal, JSON, no-store, and no token in it. */
+/** docs/http.md: the exact refusal, JSON, no-store, and no token in it. */
 export function expectRefused(res: request.Response, status: number, error: string): void {
   expect({ status: res.status, error: res.body?.error }).toEqual({ status, error });
   expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);

@@ -4,7 +4,7 @@ import { tokenEndpoint, type TokenEndpointOptions, type TokenOutcome } from '../
 import type { GrantStore } from '../../lib/store/types';
 import { createMemoryModel, type MemoryClient } from './memory-model';
 
-/** The two host lines SPEC §1 targets, each with the Express major it ships with. */
+/** The two host lines README.md targets, each with the Express major it ships with. */
 export const HOSTS = [
   { name: '@node-oauth/oauth2-server 5 + Express 5', host: require('@node-oauth/oauth2-server'), express: require('express') },
   { name: 'oauth2-server 3.1 + Express 4', host: require('oauth2-server'), express: require('express4') },

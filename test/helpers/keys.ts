@@ -1,6 +1,6 @@
 /**
  * Real signing keys and X.509 certificates, made in the test process (nothing checked in), for every
- * algorithm of SPEC §3 step 2's default allow-list, plus helpers to sign assertions and to hand-build
+ * algorithm of docs/validation.md step 2's default allow-list, plus helpers to sign assertions and to hand-build
  * hostile ones.
  *
  * Cost: an RSA-2048 key pair takes 50–300 ms on this kind of machine; EC and Ed25519 keys and all

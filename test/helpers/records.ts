@@ -2,7 +2,7 @@ import type { IdentityProviderRecord } from '../../lib/types';
 
 /**
  * The settings an identity provider has when none is given: the column defaults of
- * migrations/001_initial.ts (SPEC §2), as record fields. The admin API's JSON view carries them
+ * migrations/001_initial.ts (docs/storage.md), as record fields. The admin API's JSON view carries them
  * unchanged, so one object serves the store's records, the verifier's fixtures and the API's answers.
  */
 export const IDP_DEFAULTS = {

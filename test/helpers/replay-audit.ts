@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Issued-token audit rows that have no replay record (SPEC §3 step 9: "no token without its replay
+ * Issued-token audit rows that have no replay record (docs/validation.md step 9: "no token without its replay
  * record"): by (tenant, IdP name, jti) where there is a jti; where there is none (the replay key is a hash of the
  * signing input, not kept in the audit row), by count per IdP. Rows of the host's refresh grant
  * (`parent_id` set) are not assertions and are left out. 0 is the only right answer.

@@ -1,4 +1,4 @@
-/** KnexGrantStore: every method, replay semantics (SPEC §3 step 9), and "unavailable" on every failure. */
+/** KnexGrantStore: every method, replay semantics (docs/validation.md step 9), and "unavailable" on every failure. */
 import { randomUUID } from 'node:crypto';
 import { StoreUnavailableError } from '../../lib/errors';
 import { KnexGrantStore } from '../../lib/store/knex-store';

@@ -1,4 +1,4 @@
-/** Every database failure reaches the caller as StoreUnavailableError, promptly (SPEC §4: 503, bounded wait). */
+/** Every database failure reaches the caller as StoreUnavailableError, promptly (docs/http.md: 503, bounded wait). */
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Knex } from 'knex';

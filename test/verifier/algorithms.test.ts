@@ -1,5 +1,5 @@
 /**
- * SPEC §3 step 2, the algorithm: every default algorithm works with a real key and certificate; `none`,
+ * docs/validation.md step 2, the algorithm: every default algorithm works with a real key and certificate; `none`,
  * HMAC (keyed with the IdP's public material: RFC 8725 §2.1 algorithm confusion) and unknown algorithms
  * are refused before any IdP lookup; each key verifies only its own algorithms (RFC 8725 §3.1).
  */

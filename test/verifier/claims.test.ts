@@ -1,5 +1,5 @@
 /**
- * SPEC §3 step 5 (claims, RFC 7523 §3) and step 6 (subject and client lists), on correctly signed
+ * docs/validation.md step 5 (claims, RFC 7523 §3) and step 6 (subject and client lists), on correctly signed
  * assertions, with the clock frozen at NOW.
  */
 import { sharedSigningKey, signAssertion, signRawJws, type TestSigningKey } from '../helpers/keys';

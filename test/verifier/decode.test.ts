@@ -1,4 +1,4 @@
-/** SPEC §3 step 1, format and size: decodeAssertion, and the same refusals through verify(). */
+/** docs/validation.md step 1, format and size: decodeAssertion, and the same refusals through verify(). */
 import { createAssertionVerifier, decodeAssertion, VERIFIER_DEFAULTS } from '../../lib/verifier';
 import { rawJws, sharedSigningKey, signAssertion } from '../helpers/keys';
 import { claims, directory, idpRecord, reasonOf, refusal, verify } from './support';

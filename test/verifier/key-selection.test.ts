@@ -1,5 +1,5 @@
 /**
- * SPEC §3 steps 2 and 4, the key: only the IdP's stored certificates ever verify (never `jwk`, `jku`,
+ * docs/validation.md steps 2 and 4, the key: only the IdP's stored certificates ever verify (never `jwk`, `jku`,
  * `x5u`, `x5c` from the token: RFC 8725 §3.10); `kid`, `x5t`, `x5t#S256` select among them and a hint
  * naming no key is refused outright; certificates outside their window are skipped, never fatal.
  */

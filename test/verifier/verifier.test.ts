@@ -1,5 +1,5 @@
 /**
- * createAssertionVerifier as a whole: the order of SPEC §3 steps 1–6 (first failure wins), the issuer
+ * createAssertionVerifier as a whole: the order of docs/validation.md steps 1–6 (first failure wins), the issuer
  * lookup, `crit`, the replay key, and the options.
  */
 import { createHash } from 'node:crypto';

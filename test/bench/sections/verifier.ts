@@ -15,7 +15,7 @@ import { median, ms, rate, ratio, us } from '../lib/stats';
 import { heading, printTable } from '../lib/table';
 
 /**
- * Section "verifier": our `createAssertionVerifier().verify` (SPEC §3 steps 1–6, the IdP already in
+ * Section "verifier": our `createAssertionVerifier().verify` (docs/validation.md steps 1–6, the IdP already in
  * memory) against bare jose `jwtVerify` with the same already-imported key — the floor it stands on —
  * for RS256 and ES256, one at a time and 16 in flight; then the store's two per-request queries against
  * a bare replay insert. Every pair is measured A,B,A,B,A,B; medians and the ratio of medians.

@@ -11,7 +11,7 @@ const FIELD_IDS = { owner: 'app-owner', name: 'app-name', keyType: 'app-key-type
 
 /**
  * WSO2's "generate keys" for an application: the service provider `<owner>_<name>_<key type>` with a
- * consumer key and secret (the secret is shown once), and the seed page's curl command.
+ * consumer key and secret (the secret is shown once), and the WSO2 page's curl command.
  */
 export function ApplicationsPage({ api, tenant, tokenEndpointUrl }) {
   const list = useLoad(() => api.get('/applications'), [api]);

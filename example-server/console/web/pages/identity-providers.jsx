@@ -317,7 +317,7 @@ function SettingsFields({ s, set, errors, children }) {
   );
 }
 
-/** "Add": the seed page's form (name, certificate, alias) plus the advanced settings; "Register". */
+/** "Add": the WSO2 page's form (name, certificate, alias) plus the advanced settings; "Register". */
 function IdpForm({ api, onDone }) {
   const [s, set] = useState(settingsState(null));
   const [files, setFiles] = useState([]);
