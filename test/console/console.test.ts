@@ -1,5 +1,5 @@
 /**
- * The admin console in Debian's Chromium: the seed page's management-console steps (add the IdP with
+ * The admin console in Debian's Chromium: the WSO2 page's management-console steps (add the IdP with
  * the `wso2.crt` that `keytool -export` writes, generate an application's keys), then a token request
  * with the shown keys, the dry run of the used assertion (`jti_replayed`) and the audit list. Every
  * page is checked for requests to other origins, console errors and page errors.
@@ -23,7 +23,7 @@ import { isDer, launchChromium, listen, makeWso2Keys, screenshot, watchPage, typ
 jest.setTimeout(120_000);
 
 const ADMIN_TOKEN = 'console-admin-token-0123456789abcdef';
-/** The seed page's token endpoint, the IdP's alias. */
+/** The WSO2 page's token endpoint, the IdP's alias. */
 const TOKEN_URL = 'https://localhost:9443/oauth2/token';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -36,7 +36,7 @@ let watch: ReturnType<typeof watchPage>;
 let dir: string;
 let wso2: Wso2Keys;
 let logText = '';
-/** The keys the console generated (step 3 of the seed page). */
+/** The keys the console generated (step 3 of the WSO2 page). */
 const keys = { clientId: '', clientSecret: '' };
 
 beforeAll(async () => {
@@ -114,7 +114,7 @@ describe('serving', () => {
   });
 });
 
-describe('the seed page, step by step, in the console', () => {
+describe('the WSO2 page, step by step, in the console', () => {
   let clientId = '';
   let clientSecret = '';
   let usedAssertion = '';

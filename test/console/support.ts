@@ -93,7 +93,7 @@ export interface Wso2Keys {
 }
 
 /**
- * Makes the seed page's `wso2.crt` as the seed does, with Java's keytool (a wso2carbon.jks keystore,
+ * Makes the WSO2 page's `wso2.crt` as the seed does, with Java's keytool (a wso2carbon.jks keystore,
  * then `keytool -export`, which writes DER), and takes the private key out through PKCS#12 and
  * openssl. Without keytool or openssl, a DER certificate made in the test stands in.
  */

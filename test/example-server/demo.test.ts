@@ -46,7 +46,7 @@ describe('example server: DEMO bootstrap', () => {
     expect(Number((await fx.db.knex('example_applications').count({ n: '*' }))[0].n)).toBe(1);
   });
 
-  it("prints a ready curl command of the seed page's shape that works", async () => {
+  it("prints a ready curl command of the WSO2 page's shape that works", async () => {
     const text = await demoBanner(setup!);
     const curl = text.split('\n').find((l) => l.startsWith('curl '))!;
     const match = /^curl -i -X POST -u ([A-Za-z0-9]+):([A-Za-z0-9]+) -k -d 'grant_type=(\S+)&assertion=([\w.-]+)' -H 'Content-Type: application\/x-www-form-urlencoded' (\S+)$/.exec(curl);

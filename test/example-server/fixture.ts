@@ -6,7 +6,7 @@ import { migrateExample } from '../../example-server/migrate';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { assertionClaims, makeSigningKey, signAssertion, type TestSigningKey } from '../helpers/keys';
 
-/** The seed page's token endpoint: the example server's default, and the alias of its IdPs here. */
+/** The WSO2 page's token endpoint: the example server's default, and the alias of its IdPs here. */
 export const TOKEN_URL = 'https://localhost:9443/oauth2/token';
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -28,9 +28,9 @@ export interface ExampleFixture {
   createApplication(body?: Record<string, unknown>, tenantDomain?: string): Promise<Application>;
   /** Registers an IdP through the admin API with a fresh RS256 key; returns the key. */
   registerIdp(name: string, options?: { tenantDomain?: string; aliases?: string[]; extra?: Record<string, unknown> }): Promise<TestSigningKey>;
-  /** A valid assertion of `key` for `iss`, `aud` = TOKEN_URL (as the seed page's sample). */
+  /** A valid assertion of `key` for `iss`, `aud` = TOKEN_URL (as the WSO2 page's sample). */
   assertion(key: TestSigningKey, iss: string, claims?: Record<string, unknown>): Promise<string>;
-  /** The seed page's curl: `-u id:secret`, the exact body string, form content type. */
+  /** The WSO2 page's curl: `-u id:secret`, the exact body string, form content type. */
   token(app: Application, assertion: string, query?: string): request.Test;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /**
- * The seed page's whole flow through the example server (example-server/README.md): an application ("generate keys"),
+ * The WSO2 page's whole flow through the example server (example-server/README.md): an application ("generate keys"),
  * an IdP with its certificate and alias, a token through `curl -u id:secret`, the protected resource,
  * introspection, refresh, revocation.
  */

@@ -1,6 +1,6 @@
 /**
  * The README's start command for real: `npm start` with TLS on, DEMO on, a temporary DATA_DIR and a
- * free port, then the seed page's curl command exactly as printed, against the running process.
+ * free port, then the WSO2 page's curl command exactly as printed, against the running process.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -47,7 +47,7 @@ describe('npm start (TLS on, DEMO on) and the seed curl command', () => {
     const body = JSON.parse(first.stdout.slice(first.stdout.indexOf('\r\n\r\n') + 4));
     expect(body).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'Bearer', expires_in: expect.any(Number) });
 
-    // The seed page's command with a fresh assertion from the example's `npm run mint`, exactly as written there.
+    // The WSO2 page's command with a fresh assertion from the example's `npm run mint`, exactly as written there.
     const minted = await run('npm', ['run', '--silent', 'mint', '--', '--data-dir', dataDir], { cwd: ROOT });
     const assertion = minted.stdout.trim();
     expect(assertion).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);

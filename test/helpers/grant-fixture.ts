@@ -8,7 +8,7 @@ import { seedIdp, type SeedIdp } from './seed';
 
 export { JWT_BEARER_GRANT_TYPE, TOKEN_URL, CLIENT };
 
-/** The IdP most tests use: the seed page's `jwtIDP`, one RS256 certificate, our URL as its alias. */
+/** The IdP most tests use: the WSO2 page's `jwtIDP`, one RS256 certificate, our URL as its alias. */
 export const ISSUER = 'jwtIDP';
 
 /** A database, a store and the `jwtIDP` IdP, shared by the tests of one describe block. */

@@ -58,7 +58,7 @@ export function createApi({ token, tenant = DEFAULT_TENANT, onUnauthorized }) {
   };
 }
 
-/** The seed page's curl command, with `?tenantDomain=` for another tenant than carbon.super. */
+/** The WSO2 page's curl command, with `?tenantDomain=` for another tenant than carbon.super. */
 export function curlCommand({ clientId, clientSecret, tokenEndpointUrl, tenant }) {
   const url = tenant && tenant !== DEFAULT_TENANT ? `${tokenEndpointUrl}?tenantDomain=${encodeURIComponent(tenant)}` : tokenEndpointUrl;
   return `curl -i -X POST -u ${clientId}:${clientSecret} -k -d 'grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<JWT>' -H 'Content-Type: application/x-www-form-urlencoded' ${url}`;
