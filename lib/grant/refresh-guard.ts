@@ -15,6 +15,14 @@ import { scopeText } from './scope';
  * @example
  * const server = new OAuth2Server({ model: guardRefreshTokens(model, store), extendedGrantTypes });
  */
+/** What we read of the token the host saves (both host lines name these fields so). */
+interface SavedToken {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken?: string;
+  scope?: unknown;
+}
+
 export function guardRefreshTokens<M extends HostModel>(model: M, store: GrantStore): M {
   if (typeof model?.getRefreshToken !== 'function' || typeof model?.saveToken !== 'function') {
     throw new TypeError('guardRefreshTokens(model, store): model must implement getRefreshToken and saveToken.');
@@ -23,7 +31,7 @@ export function guardRefreshTokens<M extends HostModel>(model: M, store: GrantSt
   const guarded = Object.create(model) as HostModel;
 
   guarded.getRefreshToken = async function getRefreshToken(this: unknown, refreshToken: string) {
-    const token = await invokeModel<any>(model, 'getRefreshToken', this, [refreshToken]);
+    const token = await invokeModel<{ user?: unknown } | null | undefined>(model, 'getRefreshToken', this, [refreshToken]);
     if (!token) return token;
     const origin = await store.findRefreshOrigin(sha256(refreshToken));
     if (!origin) return token; // not issued through our grant
@@ -32,8 +40,8 @@ export function guardRefreshTokens<M extends HostModel>(model: M, store: GrantSt
     return token;
   };
 
-  guarded.saveToken = async function saveToken(this: unknown, token: any, client: unknown, user: unknown) {
-    const saved = await invokeModel<any>(model, 'saveToken', this, [token, client, user]);
+  guarded.saveToken = async function saveToken(this: unknown, token: SavedToken, client: unknown, user: unknown) {
+    const saved = await invokeModel<unknown>(model, 'saveToken', this, [token, client, user]);
     const parentId = user && typeof user === 'object' ? parentOf.get(user) : undefined;
     if (parentId) {
       parentOf.delete(user as object);
