@@ -1,7 +1,7 @@
 /** SPEC §2: the schema, the migrations table, idempotent and concurrent migration, rollback. */
 import { knex as createKnex, type Knex } from 'knex';
 import { openDatabase } from '../../lib/db/connect';
-import { migrate, migrationSource, migrationStatus, MIGRATIONS_TABLE, rollback } from '../../lib/db/migrate';
+import { migrate, migrationStatus, MIGRATIONS_TABLE, rollback } from '../../lib/db/migrate';
 import { createBlankPostgresDatabase, createTestDatabase, type TestDatabase } from '../helpers/database';
 
 const SCHEMA_TABLES = [

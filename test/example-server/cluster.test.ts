@@ -34,7 +34,6 @@ import {
 const ADMIN_DB_URL = process.env.TEST_DATABASE_URL;
 const describeOnPostgres = ADMIN_DB_URL ? describe : describe.skip;
 if (!ADMIN_DB_URL) {
-  // eslint-disable-next-line no-console
   console.info('cluster.test.ts: TEST_DATABASE_URL is unset, so the WORKERS=2 tests (PostgreSQL only) are skipped.');
 }
 const ADMIN_TOKEN = 'cluster-test-admin-token-0123456789';

@@ -26,7 +26,6 @@ const run = promisify(execFile);
 const ADMIN_DB_URL = process.env.TEST_DATABASE_URL;
 const describeOnPostgres = ADMIN_DB_URL ? describe : describe.skip;
 if (!ADMIN_DB_URL) {
-  // eslint-disable-next-line no-console
   console.info('instances.test.ts: TEST_DATABASE_URL is unset; these tests need PostgreSQL and are skipped.');
 }
 
@@ -119,8 +118,7 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
         }
       }),
     );
-    // eslint-disable-next-line no-console
-    console.log(`${label}: in force after ${results.map((r) => `${r.instance} ${r.delayMs ?? 'never'} ms`).join(', ')} (contract ${withinMs} ms)`);
+      console.log(`${label}: in force after ${results.map((r) => `${r.instance} ${r.delayMs ?? 'never'} ms`).join(', ')} (contract ${withinMs} ms)`);
     expect(results.filter((r) => r.delayMs === undefined)).toEqual([]);
   }
 
