@@ -67,7 +67,7 @@ export async function insertReplayRows(url: string, benchIdp: { id: string; name
 }
 
 export async function countRows(url: string, table: 'jwt_bearer_identity_providers' | 'jwt_bearer_used_assertions'): Promise<number> {
-  return withClient(url, async (c) => Number((await c.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0].n));
+  return withClient(url, async (c) => Number((await c.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n));
 }
 
 async function tenantOf(c: Client, idpId: string): Promise<string> {
