@@ -26,7 +26,8 @@ export function meRoute(deps: { server: HostServer; host: Pick<HostModule, 'Requ
         scope: Array.isArray(token.scope) ? token.scope.join(' ') : (token.scope ?? ''),
         idp: user.idp ?? null,
         tenant: user.tenant ?? null,
-        exp: token.accessTokenExpiresAt ? Math.floor(token.accessTokenExpiresAt.getTime() / 1000) : null,
+        // The host's authenticate handler refuses a token whose accessTokenExpiresAt is not a Date.
+        exp: Math.floor(token.accessTokenExpiresAt!.getTime() / 1000),
       });
     } catch (error) {
       const header = response.headers?.['www-authenticate'];

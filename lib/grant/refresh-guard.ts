@@ -3,6 +3,14 @@ import { invokeModel, type HostModel } from '../host';
 import type { GrantStore } from '../store/types';
 import { scopeText } from './scope';
 
+/** What we read of the token the host saves (both host lines name these fields so). */
+interface SavedToken {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken?: string;
+  scope?: unknown;
+}
+
 /**
  * Wraps a host model so that refresh tokens we issued obey their IdP (SPEC §3 step 10): once the IdP is
  * disabled or deleted, the host's own `refresh_token` grant is told the token does not exist and answers
@@ -15,14 +23,6 @@ import { scopeText } from './scope';
  * @example
  * const server = new OAuth2Server({ model: guardRefreshTokens(model, store), extendedGrantTypes });
  */
-/** What we read of the token the host saves (both host lines name these fields so). */
-interface SavedToken {
-  accessToken: string;
-  accessTokenExpiresAt: Date;
-  refreshToken?: string;
-  scope?: unknown;
-}
-
 export function guardRefreshTokens<M extends HostModel>(model: M, store: GrantStore): M {
   if (typeof model?.getRefreshToken !== 'function' || typeof model?.saveToken !== 'function') {
     throw new TypeError('guardRefreshTokens(model, store): model must implement getRefreshToken and saveToken.');
