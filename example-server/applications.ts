@@ -157,6 +157,7 @@ export function parseApplicationInput(body: unknown): Required<ApplicationInput>
 
 function label(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.trim().length === 0) throw new ApplicationInputError(`${field} is required: a non-empty string.`, field);
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (value.length > 100 || /[\x00-\x1f\x7f]/.test(value)) throw new ApplicationInputError(`${field} must be at most 100 printable characters.`, field);
   return value.trim();
 }

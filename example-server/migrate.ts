@@ -17,7 +17,11 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
 const source: Knex.MigrationSource<string> = {
   getMigrations: async () => Object.keys(MIGRATIONS).sort(),
   getMigrationName: (name) => name,
-  getMigration: async (name) => MIGRATIONS[name],
+  getMigration: async (name) => {
+    const migration = MIGRATIONS[name];
+    if (!migration) throw new Error(`example migrations: no migration named ${JSON.stringify(name)}.`);
+    return migration;
+  },
 };
 
 const CONFIG: Knex.MigratorConfig = { migrationSource: source, tableName: 'example_migrations' };

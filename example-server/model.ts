@@ -77,8 +77,20 @@ const SAVE_TOKEN = {
          values (${SAVE_TOKEN_COLUMNS.map((c, i) => `$${i + 1}::${EXAMPLE_TOKEN_TABLE.columns[c]}`).join(', ')})`,
 };
 
+/**
+ * The token the host's grants (scope `string[]`) or the JWT bearer grant hand `saveToken`. The host
+ * always sets `accessTokenExpiresAt`; its typings leave it optional.
+ */
+export interface TokenToSave {
+  accessToken: string;
+  accessTokenExpiresAt?: Date;
+  refreshToken?: string;
+  refreshTokenExpiresAt?: Date;
+  scope?: string[] | string;
+}
+
 /** The example_tokens row of a token (hashes only, never the token itself). */
-function tokenRow(self: ModelThis, token: any, client: ExampleClient, user: ExampleUser) {
+function tokenRow(self: ModelThis, token: TokenToSave, client: ExampleClient, user: ExampleUser) {
   const scope: string[] = Array.isArray(token.scope) ? token.scope : typeof token.scope === 'string' ? token.scope.split(' ').filter(Boolean) : [];
   return {
     tenant_id: self?.tenant?.id ?? client.tenantId,
@@ -86,7 +98,7 @@ function tokenRow(self: ModelThis, token: any, client: ExampleClient, user: Exam
     access_token_sha256: sha256(token.accessToken),
     access_token_expires_at: token.accessTokenExpiresAt as Date,
     refresh_token_sha256: token.refreshToken ? sha256(token.refreshToken) : null,
-    refresh_token_expires_at: token.refreshToken ? ((token.refreshTokenExpiresAt as Date | undefined) ?? null) : null,
+    refresh_token_expires_at: token.refreshToken ? (token.refreshTokenExpiresAt ?? null) : null,
     user,
     scope,
     idp: typeof user?.idp === 'string' ? user.idp : null,
@@ -94,12 +106,12 @@ function tokenRow(self: ModelThis, token: any, client: ExampleClient, user: Exam
 }
 
 /** What saveToken answers the host. */
-function savedToken(token: any, scope: string[], client: ExampleClient, user: ExampleUser) {
+function savedToken(token: TokenToSave, scope: string[], client: ExampleClient, user: ExampleUser) {
   return {
-    accessToken: token.accessToken as string,
+    accessToken: token.accessToken,
     accessTokenExpiresAt: token.accessTokenExpiresAt as Date,
-    refreshToken: token.refreshToken as string | undefined,
-    refreshTokenExpiresAt: token.refreshTokenExpiresAt as Date | undefined,
+    refreshToken: token.refreshToken,
+    refreshTokenExpiresAt: token.refreshTokenExpiresAt,
     // No scope at all: the response then carries no `scope` (the host would render [] as "").
     scope: scope.length > 0 ? scope : undefined,
     client,
@@ -158,7 +170,7 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
       return { id: row.client_id, grants: row.grants, scopes: row.scopes, tenantId: row.tenant_id, serviceProvider: row.service_provider };
     },
 
-    async saveToken(this: ModelThis, token: any, client: ExampleClient, user: ExampleUser) {
+    async saveToken(this: ModelThis, token: TokenToSave, client: ExampleClient, user: ExampleUser) {
       const row = tokenRow(this, token, client, user);
       await runNamedStatement(knex, SAVE_TOKEN, SAVE_TOKEN_COLUMNS.map((column) => (column === 'user' ? JSON.stringify(row.user) : row[column])));
       return savedToken(token, row.scope, client, user);
@@ -169,7 +181,7 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
      * store (`tokenTable: EXAMPLE_TOKEN_TABLE`), which writes it in the statement of the replay record
      * and audit row; a replayed assertion writes no row.
      */
-    jwtBearerTokenRow(this: ModelThis, token: any, client: ExampleClient, user: ExampleUser) {
+    jwtBearerTokenRow(this: ModelThis, token: TokenToSave, client: ExampleClient, user: ExampleUser) {
       const row = tokenRow(this, token, client, user);
       return { row, saved: savedToken(token, row.scope, client, user) };
     },

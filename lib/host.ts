@@ -4,7 +4,7 @@
  * our errors must be built from the very module the server runs on (NOTES: "The host").
  */
 
-import { ConfigurationError, JwtBearerError } from './errors';
+import { ConfigurationError, type JwtBearerError } from './errors';
 
 type ErrorClass = new (message: string, properties?: Record<string, unknown>) => Error & { code: number; name: string };
 
@@ -14,16 +14,36 @@ type ErrorClass = new (message: string, properties?: Record<string, unknown>) =>
  * for 3.1): `AbstractGrantType` is an abstract class there, hence `abstract new`.
  */
 export interface HostModule {
-  AbstractGrantType: abstract new (options: any) => any;
+  // `never`: the host constructs the grant itself, with options of its own; we never call this constructor.
+  AbstractGrantType: abstract new (options: never) => HostGrantType;
   OAuthError: ErrorClass;
   InvalidGrantError: ErrorClass;
   InvalidRequestError: ErrorClass;
   InvalidScopeError: ErrorClass;
-  Request: new (options: any) => any;
-  Response: new (options?: any) => any;
+  Request: new (options: HostConstructorOptions) => object;
+  Response: new (options?: HostConstructorOptions) => { headers?: Record<string, unknown>; body?: unknown };
+}
+
+/**
+ * What we hand the host's `Request` (`{ method, headers, query, body }`) and `Response` constructors.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the hosts' typings disagree (5.x declares string-valued headers and query, 3.1 any); we pass the request's own, which may hold arrays
+type HostConstructorOptions = any;
+
+/**
+ * The methods of the host's `AbstractGrantType` our grant calls. Both lines have them; they differ in
+ * the scope's shape (see {@link HostLine}), hence `unknown` for scopes.
+ */
+export interface HostGrantType {
+  generateAccessToken(client: unknown, user: unknown, scope: unknown): Promise<string>;
+  generateRefreshToken(client: unknown, user: unknown, scope: unknown): Promise<string>;
+  getAccessTokenExpiresAt(): Date;
+  getRefreshTokenExpiresAt(): Date;
+  validateScope(user: unknown, client: unknown, scope: unknown): Promise<unknown>;
 }
 
 /** Model methods are called with the model as `this`; 3.x models may also answer by callback. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the host's model is an open bag of methods whose signatures differ by host line and by grant; `unknown` values would not accept the hosts' typed models
 export type HostModel = Record<string, any>;
 
 /**
@@ -39,7 +59,7 @@ export function hostLine(host: HostModule): HostLine {
 /** Throws a {@link ConfigurationError} when `host` is not a node-oauth2-server module. */
 export function assertHostModule(host: unknown): asserts host is HostModule {
   const names = ['AbstractGrantType', 'OAuthError', 'InvalidGrantError', 'InvalidRequestError', 'InvalidScopeError', 'Request', 'Response'];
-  const missing = names.filter((n) => typeof (host as any)?.[n] !== 'function');
+  const missing = names.filter((n) => typeof (host as Record<string, unknown> | null | undefined)?.[n] !== 'function');
   if (missing.length > 0) {
     throw new ConfigurationError(
       `options.host must be the node-oauth2-server module the server runs on (require('@node-oauth/oauth2-server') or require('oauth2-server')); missing: ${missing.join(', ')}`,

@@ -1,9 +1,10 @@
 import type { Request, Response } from 'express';
-import { answerFor } from '../../lib';
+import type OAuth2Server from '@node-oauth/oauth2-server';
+import { answerFor, type HostModule } from '../../lib';
 import type { ExampleUser } from '../model';
 
 interface HostServer {
-  authenticate(request: unknown, response: unknown): Promise<any>;
+  authenticate(request: object, response: object): Promise<OAuth2Server.Token>;
 }
 
 /**
@@ -11,7 +12,7 @@ interface HostServer {
  * (presence, one method only, expiry, `WWW-Authenticate` per RFC 6750 §3) are the host's own
  * authenticate handler; our model refuses revoked tokens.
  */
-export function meRoute(deps: { server: HostServer; host: { Request: new (o: any) => any; Response: new (o?: any) => any } }) {
+export function meRoute(deps: { server: HostServer; host: Pick<HostModule, 'Request' | 'Response'> }) {
   return async function me(req: Request, res: Response): Promise<void> {
     const request = new deps.host.Request({ headers: req.headers, method: req.method, query: { ...(req.query as object) }, body: {} });
     const response = new deps.host.Response({ headers: {} });
@@ -25,7 +26,8 @@ export function meRoute(deps: { server: HostServer; host: { Request: new (o: any
         scope: Array.isArray(token.scope) ? token.scope.join(' ') : (token.scope ?? ''),
         idp: user.idp ?? null,
         tenant: user.tenant ?? null,
-        exp: Math.floor(token.accessTokenExpiresAt.getTime() / 1000),
+        // The host's authenticate handler refuses a token whose accessTokenExpiresAt is not a Date.
+        exp: Math.floor(token.accessTokenExpiresAt!.getTime() / 1000),
       });
     } catch (error) {
       const header = response.headers?.['www-authenticate'];

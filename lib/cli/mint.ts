@@ -43,7 +43,7 @@ export async function mintAssertion(options: MintOptions): Promise<string> {
       .setProtectedHeader(header)
       .setIssuer(options.iss)
       .setSubject(options.sub)
-      .setAudience(options.aud.length === 1 ? options.aud[0] : options.aud)
+      .setAudience(options.aud.length === 1 ? options.aud[0]! : options.aud)
       .setIssuedAt(now)
       .setNotBefore(now)
       .setExpirationTime(now + expiresIn)

@@ -79,7 +79,7 @@ export interface MigrationStatus {
 /** Which migrations have run and which are pending. Read-only: it creates nothing, not even our table. */
 export async function migrationStatus(knex: Knex): Promise<MigrationStatus> {
   const { rows } = await knex.raw<{ rows: Array<{ present: boolean }> }>('select to_regclass(?) is not null as present', [MIGRATIONS_TABLE]);
-  const applied = rows[0].present ? (await knex(MIGRATIONS_TABLE).orderBy('id').pluck('name')) as string[] : [];
+  const applied = rows[0]?.present ? (await knex(MIGRATIONS_TABLE).orderBy('id').pluck('name')) as string[] : [];
   return { applied, pending: MIGRATIONS.map(([name]) => name).filter((name) => !applied.includes(name)) };
 }
 
@@ -145,7 +145,7 @@ async function takeAdvisoryLock(knex: Knex, connection: unknown, timeoutMs: numb
     const { rows } = await knex
       .raw<{ rows: Array<{ locked: boolean }> }>('select pg_try_advisory_lock(?::bigint) as locked', [ADVISORY_LOCK_KEY])
       .connection(connection);
-    if (rows[0].locked) return;
+    if (rows[0]?.locked) return;
     if (Date.now() >= deadline) {
       throw new Error(`migrate: another process has held the oauth2-jwt-bearer migration lock for over ${timeoutMs} ms; try again.`);
     }

@@ -11,7 +11,7 @@ export const PGLITE_SUBDIR = 'pglite';
 /** The lock file, under `dataDir`, that keeps a second process off the same files. */
 export const PGLITE_LOCK_FILE = 'pglite.lock';
 
-type ClientClass = new (config: Knex.Config) => Knex.Client & { processResponse(obj: any, runner: unknown): unknown };
+type ClientClass = new (config: Knex.Config) => Knex.Client & { processResponse(obj: unknown, runner: unknown): unknown };
 const PgliteClientBase = ClientPgLite as unknown as ClientClass;
 
 /**
@@ -64,8 +64,9 @@ function pgliteClient(pglite: PGlite, lock: DataDirLock | null): ClientClass {
      * knex-pglite labels a delete "DEL" where knex's pg dialect expects "DELETE", so `del()` resolved to
      * the raw result instead of the row count as it does on pg. Relabel it.
      */
-    override processResponse(obj: any, runner: unknown): unknown {
-      return super.processResponse(obj?.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+    override processResponse(obj: unknown, runner: unknown): unknown {
+      const isDelete = typeof obj === 'object' && obj !== null && 'method' in obj && obj.method === 'del';
+      return super.processResponse(isDelete ? { ...obj, method: 'delete' } : obj, runner);
     }
 
     /** Also closes PGlite when no query ever opened it, and then frees the directory. */

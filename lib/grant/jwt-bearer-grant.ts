@@ -6,7 +6,7 @@ import type { Tenant, VerifiedAssertion } from '../types';
 import { createAssertionVerifier, type AssertionVerifier } from '../verifier';
 import { readAssertion } from './read-assertion';
 import { checkScopePolicy, clientScopes, parseRequestedScope, scopeText } from './scope';
-import { DEFAULT_TENANT, resolveTenant, type GrantFacts } from './request-context';
+import { DEFAULT_TENANT, resolveTenant, type GrantFacts, type GrantRequest } from './request-context';
 
 /** RFC 7523 §2.1. */
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -70,7 +70,7 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
   class JwtBearerGrantType extends host.AbstractGrantType {
     declare model: HostModel;
 
-    async handle(request: any, client: any): Promise<unknown> {
+    async handle(request: GrantRequest, client: Record<string, unknown>): Promise<unknown> {
       const facts: GrantFacts = (request.jwtBearer ??= {});
       try {
         return await this.issue(request, client, facts);
@@ -85,7 +85,7 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
       }
     }
 
-    private async issue(request: any, client: any, facts: GrantFacts): Promise<unknown> {
+    private async issue(request: GrantRequest, client: Record<string, unknown>, facts: GrantFacts): Promise<unknown> {
       const at = now();
       const assertion = readAssertion(request.body);
       const tenant = request.jwtBearerTenant ?? (await resolveTenant(store, request.query?.tenantDomain ?? DEFAULT_TENANT));

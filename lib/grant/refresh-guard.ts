@@ -3,6 +3,14 @@ import { invokeModel, type HostModel } from '../host';
 import type { GrantStore } from '../store/types';
 import { scopeText } from './scope';
 
+/** What we read of the token the host saves (both host lines name these fields so). */
+interface SavedToken {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken?: string;
+  scope?: unknown;
+}
+
 /**
  * Wraps a host model so that refresh tokens we issued obey their IdP (docs/validation.md step 10): once the IdP is
  * disabled or deleted, the host's own `refresh_token` grant is told the token does not exist and answers
@@ -23,7 +31,7 @@ export function guardRefreshTokens<M extends HostModel>(model: M, store: GrantSt
   const guarded = Object.create(model) as HostModel;
 
   guarded.getRefreshToken = async function getRefreshToken(this: unknown, refreshToken: string) {
-    const token = await invokeModel<any>(model, 'getRefreshToken', this, [refreshToken]);
+    const token = await invokeModel<{ user?: unknown } | null | undefined>(model, 'getRefreshToken', this, [refreshToken]);
     if (!token) return token;
     const origin = await store.findRefreshOrigin(sha256(refreshToken));
     if (!origin) return token; // not issued through our grant
@@ -32,8 +40,8 @@ export function guardRefreshTokens<M extends HostModel>(model: M, store: GrantSt
     return token;
   };
 
-  guarded.saveToken = async function saveToken(this: unknown, token: any, client: unknown, user: unknown) {
-    const saved = await invokeModel<any>(model, 'saveToken', this, [token, client, user]);
+  guarded.saveToken = async function saveToken(this: unknown, token: SavedToken, client: unknown, user: unknown) {
+    const saved = await invokeModel<unknown>(model, 'saveToken', this, [token, client, user]);
     const parentId = user && typeof user === 'object' ? parentOf.get(user) : undefined;
     if (parentId) {
       parentOf.delete(user as object);

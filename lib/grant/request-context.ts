@@ -13,6 +13,15 @@ export interface GrantFacts {
   verifyMs?: number;
 }
 
+/** What the grant reads from the host's request object, and what the token endpoint puts on it. */
+export interface GrantRequest {
+  /** The host's Request always has one (`{}` when the request had none). */
+  body: Record<string, unknown>;
+  query?: Record<string, unknown>;
+  jwtBearer?: GrantFacts;
+  jwtBearerTenant?: Tenant;
+}
+
 /** Finds the tenant named by `?tenantDomain=`; unknown or repeated → `invalid_request`. */
 export async function resolveTenant(store: GrantStore, domain: unknown): Promise<Tenant> {
   if (Array.isArray(domain)) throw new JwtBearerError('parameter_repeated', { detail: 'tenantDomain given more than once' });

@@ -15,10 +15,13 @@ const UNAVAILABLE: ErrorAnswer = {
 };
 const UNEXPECTED: ErrorAnswer = { status: 500, error: 'server_error', description: 'The server could not complete the request.' };
 
+/** An error as the host and knex chain them: `cause` (ES2022) or the host's `inner`. */
+type Chained = { name?: unknown; cause?: unknown; inner?: unknown };
+
 /** Whether an error (or its cause chain) says the database or another dependency is unreachable. */
 export function isUnavailable(error: unknown): boolean {
   if (isDatabaseUnavailable(error)) return true;
-  for (let e: any = error, depth = 0; e && depth < 5; e = e.cause ?? e.inner, depth++) {
+  for (let e = error as Chained | null | undefined, depth = 0; e && depth < 5; e = (e.cause ?? e.inner) as Chained | undefined, depth++) {
     if (e instanceof StoreUnavailableError || e.name === 'temporarily_unavailable') return true;
   }
   return false;

@@ -122,9 +122,11 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
       if (read.credentials?.method === 'client_secret_basic') headers.authorization = basicAuthorizationFor(read.credentials);
       const clientId = read.credentials?.clientId;
 
-      const request = new host.Request({ method: 'POST', headers, query: { ...(req.query ?? {}) }, body });
-      request.jwtBearerTenant = tenant;
-      facts = request.jwtBearer = {};
+      facts = {};
+      const request = Object.assign(new host.Request({ method: 'POST', headers, query: { ...(req.query ?? {}) }, body }), {
+        jwtBearerTenant: tenant,
+        jwtBearer: facts,
+      });
       const response = new host.Response({});
 
       try {

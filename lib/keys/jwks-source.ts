@@ -161,7 +161,7 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
   const unavailable = (state: UriState, what: string) =>
     new JwtBearerError('key_source_unavailable', { detail: `JWKS of ${state.url.host}: ${what}${state.problem ? `: ${state.problem}` : ''}` });
 
-  function keysOf(state: UriState, set: CachedSet | undefined, hint: KeyHint): VerificationKey[] {
+  function keysOf(set: CachedSet | undefined, hint: KeyHint): VerificationKey[] {
     if (!set) return [];
     return set.keys.filter((key) => matches(key, hint)).map((key) => new JwksKey(key));
   }
@@ -190,7 +190,7 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
         void refresh(state); // stale-while-revalidate: this request goes on with the set it has
       }
 
-      const found = keysOf(state, set, hint);
+      const found = keysOf(set, hint);
       if (found.length > 0 || isEmptyHint(hint) || downloaded) return found;
 
       // A hint naming no key of a set we did not just download: the IdP may have rotated. One refetch per
@@ -200,7 +200,7 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
         state.missRefetchAt = now;
       }
       if (!(await refresh(state))) throw unavailable(state, 'the key named by the header is not in the cached set and the refetch failed');
-      return keysOf(state, state.set, hint);
+      return keysOf(state.set, hint);
     },
   };
 }

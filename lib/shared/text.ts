@@ -10,4 +10,5 @@ export function isStorableText(value: unknown): value is string {
 }
 
 /** C0 controls and DEL: never intended in a name, URL or alias, and they make logs and shell output lie. */
+// eslint-disable-next-line no-control-regex -- finding control characters is this pattern's job
 export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;

@@ -31,8 +31,9 @@ async function create(body: Record<string, unknown>, tenant?: string) {
 }
 
 async function countRows(table: string): Promise<number> {
-  const [{ count }] = await fx.db.knex(table).count({ count: '*' });
-  return Number(count);
+  const [row] = await fx.db.knex(table).count({ count: '*' });
+  if (!row) throw new Error(`count(*) of ${table} returned no row`);
+  return Number(row.count);
 }
 
 describe('POST /identity-providers', () => {

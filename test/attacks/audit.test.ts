@@ -19,6 +19,7 @@ import type { GrantStore } from '../../lib/store/types';
 import { b64json, CLIENT, createAttackFixture, describeOutcome, goodClaims, HOSTS, signInput } from '../helpers/attack-kit';
 import { grantForm, JWT_BEARER_GRANT_TYPE, type GrantFixture } from '../helpers/grant-fixture';
 import { buildHostApp } from '../helpers/host-app';
+import type { ExampleFixture } from '../example-server/fixture';
 import { makeSigningKey, rawJws, signAssertion, type TestSigningKey } from '../helpers/keys';
 
 /** Every reason code an outcome may carry: ours, the endpoint's own, and the host's OAuth error names. */
@@ -157,7 +158,7 @@ describe.each(HOSTS)('failure audit on $name', (hut) => {
 });
 
 describe('failure audit through the example server (JSON logs and Prometheus metrics)', () => {
-  let ex: Awaited<ReturnType<typeof import('../example-server/fixture')['createExampleFixture']>>;
+  let ex: ExampleFixture;
   let metrics: string;
   let answers: request.Response[];
   let secrets: string[];

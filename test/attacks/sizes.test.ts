@@ -151,7 +151,10 @@ describe.each(HOSTS)('size attacks on $name', (hut) => {
           const pump = () => {
             while (sent < 2 * 1024 * 1024) {
               sent += 16 * 1024;
-              if (!req.write('a'.repeat(16 * 1024))) return req.once('drain', pump);
+              if (!req.write('a'.repeat(16 * 1024))) {
+                req.once('drain', pump);
+                return;
+              }
             }
             req.end();
           };

@@ -126,7 +126,7 @@ describe('oauth2-jwt-bearer CLI commands', () => {
   it('idp list: every tenant, or one; text and JSON', async () => {
     const all = await cli('idp', 'list');
     expect(all.code).toBe(0);
-    expect(all.stdout).toMatch(/^jwtIDP \(tenant carbon\.super, enabled, id [0-9a-f-]+\)\n  aliases: https:\/\/localhost:9443\/oauth2\/token\n  certificate \S+ CN=RS256 test signer \w+ \S+\.\.\S+ \(valid\)\njwtIDP \(tenant example\.com/);
+    expect(all.stdout).toMatch(/^jwtIDP \(tenant carbon\.super, enabled, id [0-9a-f-]+\)\n {2}aliases: https:\/\/localhost:9443\/oauth2\/token\n {2}certificate \S+ CN=RS256 test signer \w+ \S+\.\.\S+ \(valid\)\njwtIDP \(tenant example\.com/);
     const one = JSON.parse((await cli('idp', 'list', '--tenant', 'example.com', '--json')).stdout);
     expect(one).toHaveLength(1);
     expect(one[0]).toMatchObject({ tenant: 'example.com', aliases: ['a1', 'a2'] });

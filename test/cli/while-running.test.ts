@@ -98,7 +98,7 @@ describe('while npm start runs on the embedded database', () => {
     const added = await cli(['idp', 'add', '--name', 'jwtIDP', '--cert', 'wso2.crt', '--alias', TOKEN_URL]);
     expect(added.code).toBe(0);
     expect(added.stderr).toMatch(NOTE);
-    expect(added.stdout).toMatch(/^Identity provider jwtIDP added to tenant carbon\.super \(id [0-9a-f-]{36}\)\.\n  aliases: https:\/\/localhost:9443\/oauth2\/token\n  certificate \S+ .*CN=localhost.* \(valid\)\n$/);
+    expect(added.stdout).toMatch(/^Identity provider jwtIDP added to tenant carbon\.super \(id [0-9a-f-]{36}\)\.\n {2}aliases: https:\/\/localhost:9443\/oauth2\/token\n {2}certificate \S+ .*CN=localhost.* \(valid\)\n$/);
 
     const after = await token(app, await seedAssertion());
     expect(after.status).toBe(200);

@@ -1,7 +1,7 @@
 /** docs/storage.md: the schema, the migrations table, idempotent and concurrent migration, rollback. */
 import { knex as createKnex, type Knex } from 'knex';
 import { openDatabase } from '../../lib/db/connect';
-import { migrate, migrationSource, migrationStatus, MIGRATIONS_TABLE, rollback } from '../../lib/db/migrate';
+import { migrate, migrationStatus, MIGRATIONS_TABLE, rollback } from '../../lib/db/migrate';
 import { createBlankPostgresDatabase, createTestDatabase, type TestDatabase } from '../helpers/database';
 
 const SCHEMA_TABLES = [
@@ -92,8 +92,9 @@ async function columns(knex: Knex, table: string): Promise<string[]> {
 }
 
 async function count(knex: Knex, table: string): Promise<number> {
-  const [{ n }] = await knex(table).count({ n: '*' });
-  return Number(n);
+  const [row] = await knex(table).count({ n: '*' });
+  if (!row) throw new Error(`count(*) of ${table} returned no row`);
+  return Number(row.n);
 }
 
 async function sqlStateOf(promise: Promise<unknown>): Promise<{ code?: string; constraint?: string }> {
@@ -284,7 +285,8 @@ const onPostgres = adminUrl ? describe : describe.skip;
 onPostgres('migrate on PostgreSQL, several processes at once', () => {
   it('lets 4 separate knex instances migrate one fresh database at once: all succeed, one applies', async () => {
     const blank = await createBlankPostgresDatabase(adminUrl!);
-    const instances = await Promise.all([1, 2, 3, 4].map(() => openDatabase({ databaseUrl: blank.url, poolMax: 2, acquireTimeoutMs: 10_000 })));
+    const open = () => openDatabase({ databaseUrl: blank.url, poolMax: 2, acquireTimeoutMs: 10_000 });
+    const instances = await Promise.all([open(), open(), open(), open()]);
     try {
       const results = await Promise.all(instances.map((knex) => migrate(knex)));
       expect(results.filter((applied) => applied.length > 0)).toEqual([MIGRATIONS]);

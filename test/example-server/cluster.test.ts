@@ -34,7 +34,6 @@ import {
 const ADMIN_DB_URL = process.env.TEST_DATABASE_URL;
 const describeOnPostgres = ADMIN_DB_URL ? describe : describe.skip;
 if (!ADMIN_DB_URL) {
-  // eslint-disable-next-line no-console
   console.info('cluster.test.ts: TEST_DATABASE_URL is unset, so the WORKERS=2 tests (PostgreSQL only) are skipped.');
 }
 const ADMIN_TOKEN = 'cluster-test-admin-token-0123456789';
@@ -239,7 +238,8 @@ describeOnPostgres('WORKERS=2 on PostgreSQL', () => {
     expect([...tokenWorkers(server!)].sort()).toEqual(started.map((l) => l.workerId).sort());
 
     const migrations = await knex('jwt_bearer_migrations').count({ n: '*' });
-    expect(Number(migrations[0].n)).toBeGreaterThan(0);
+    expect(migrations).toHaveLength(1);
+    expect(Number(migrations[0]!.n)).toBeGreaterThan(0);
   }, 60_000);
 
   it('prunes expired replay records in the primary only, keeping live ones', async () => {
@@ -253,7 +253,9 @@ describeOnPostgres('WORKERS=2 on PostgreSQL', () => {
   }, 60_000);
 
   it('restarts a worker killed with SIGKILL, and keeps answering meanwhile', async () => {
-    const [victim, survivor] = liveWorkers(server!);
+    const workers = liveWorkers(server!);
+    expect(workers).toHaveLength(2);
+    const [victim, survivor] = [workers[0]!, workers[1]!];
     process.kill(victim.pid, 'SIGKILL');
     const exited = await waitForLog(server!, 'worker_exited', (l) => l.event === 'worker_exited' && l.workerId === victim.workerId, 10_000);
     expect(exited).toMatchObject({ role: 'primary', signal: 'SIGKILL', code: null });
@@ -337,7 +339,7 @@ describeOnPostgres('WORKERS=2 through npm start, with TLS and DEMO, in a crash l
     // The printed curl command (random admin token, demo client) works against whichever worker takes it.
     const curl = /^curl .+$/m.exec(server.stderr())![0];
     const [, clientId, clientSecret] = / -u ([A-Za-z0-9]+):([A-Za-z0-9]+) /.exec(curl)!;
-    const jwt = /assertion=([\w.-]+)'/.exec(curl)![1];
+    const jwt = /assertion=([\w.-]+)'/.exec(curl)![1]!;
     const issued = await httpRequest(`https://127.0.0.1:${port}/oauth2/token`, {
       headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
       form: { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt },

@@ -89,6 +89,6 @@ describe('example server configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
     for (const name of ['PORT', 'TLS', 'DATABASE_URL', 'ADMIN_TOKEN', 'TOKEN_ENDPOINT_URL', 'DEMO', 'LOG_LEVEL', 'WORKERS', 'PRUNE_INTERVAL_SECONDS']) expect(problems).toContain(name);
-    expect((error as Error).message).toMatch(/^Invalid configuration:\n  - PORT must be/);
+    expect((error as Error).message).toMatch(/^Invalid configuration:\n {2}- PORT must be/);
   });
 });

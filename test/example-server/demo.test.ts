@@ -43,7 +43,9 @@ describe('example server: DEMO bootstrap', () => {
 
   it('does nothing on a database that is no longer empty', async () => {
     expect(await bootstrapDemo(fx.db.knex, { dataDir, tokenEndpointUrl: TOKEN_URL })).toBeNull();
-    expect(Number((await fx.db.knex('example_applications').count({ n: '*' }))[0].n)).toBe(1);
+    const counted = await fx.db.knex('example_applications').count({ n: '*' });
+    expect(counted).toHaveLength(1);
+    expect(Number(counted[0]!.n)).toBe(1);
   });
 
   it("prints a ready curl command of the WSO2 page's shape that works", async () => {
@@ -53,7 +55,7 @@ describe('example server: DEMO bootstrap', () => {
     expect(match).not.toBeNull();
     const [, id, secret, grantType, assertion, url] = match!;
     expect([id, secret, grantType, url]).toEqual([setup!.clientId, setup!.clientSecret, JWT_BEARER, TOKEN_URL]);
-    const res = await request(fx.app).post('/oauth2/token').auth(id, secret).set('Content-Type', 'application/x-www-form-urlencoded').send(`grant_type=${grantType}&assertion=${assertion}`);
+    const res = await request(fx.app).post('/oauth2/token').auth(id!, secret!).set('Content-Type', 'application/x-www-form-urlencoded').send(`grant_type=${grantType}&assertion=${assertion}`);
     expect(res.status).toBe(200);
     expect(res.body.token_type).toBe('Bearer');
   });

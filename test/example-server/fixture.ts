@@ -21,7 +21,7 @@ export interface Application {
 export interface ExampleFixture {
   db: TestDatabase;
   app: ReturnType<typeof createApp>['app'];
-  logs: Array<Record<string, any>>;
+  logs: Array<Record<string, unknown>>;
   /** Raw log text, to check that no secret ever reaches it. */
   logText(): string;
   admin(method: 'get' | 'post' | 'patch' | 'delete', path: string): request.Test;
@@ -91,7 +91,7 @@ export async function createExampleFixture(deps: Partial<AppDeps> = {}): Promise
 
 /** POSTs a form with HTTP Basic client credentials. */
 export function postForm(app: unknown, path: string, client: Application | null, form: Record<string, string>) {
-  const req = request(app as any).post(path);
+  const req = request(app as Parameters<typeof request>[0]).post(path);
   if (client) req.auth(client.clientId, client.clientSecret);
   return req.type('form').send(new URLSearchParams(form).toString());
 }

@@ -26,7 +26,6 @@ const run = promisify(execFile);
 const ADMIN_DB_URL = process.env.TEST_DATABASE_URL;
 const describeOnPostgres = ADMIN_DB_URL ? describe : describe.skip;
 if (!ADMIN_DB_URL) {
-  // eslint-disable-next-line no-console
   console.info('instances.test.ts: TEST_DATABASE_URL is unset; these tests need PostgreSQL and are skipped.');
 }
 
@@ -59,10 +58,16 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
   const instances: Instance[] = [];
   let client: { clientId: string; clientSecret: string };
   let mainIdpId: string;
-  const keys: Record<string, TestSigningKey> = {};
+  let keys: Record<'main' | 'second' | 'added' | 'cli' | 'cliSecond', TestSigningKey>;
 
-  const A = () => instances[0];
-  const B = () => instances[1];
+  /** The i-th started instance (started in beforeAll, in order A, B, C). */
+  function nth(i: number): Instance {
+    const instance = instances[i];
+    if (!instance) throw new Error(`instance #${i} has not started`);
+    return instance;
+  }
+  const A = () => nth(0);
+  const B = () => nth(1);
 
   async function startInstance(name: string): Promise<Instance> {
     const port = await freePort();
@@ -119,8 +124,7 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
         }
       }),
     );
-    // eslint-disable-next-line no-console
-    console.log(`${label}: in force after ${results.map((r) => `${r.instance} ${r.delayMs ?? 'never'} ms`).join(', ')} (contract ${withinMs} ms)`);
+      console.log(`${label}: in force after ${results.map((r) => `${r.instance} ${r.delayMs ?? 'never'} ms`).join(', ')} (contract ${withinMs} ms)`);
     expect(results.filter((r) => r.delayMs === undefined)).toEqual([]);
   }
 
@@ -149,7 +153,13 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
     await Promise.all([startInstance('B'), startInstance('C')]);
     knex = await openDatabase({ databaseUrl: blank.url, poolMax: 2 });
 
-    for (const name of ['main', 'second', 'added', 'cli', 'cliSecond']) keys[name] = await makeSigningKey('RS256');
+    keys = {
+      main: await makeSigningKey('RS256'),
+      second: await makeSigningKey('RS256'),
+      added: await makeSigningKey('RS256'),
+      cli: await makeSigningKey('RS256'),
+      cliSecond: await makeSigningKey('RS256'),
+    };
     const app = await admin(A(), 'POST', '/applications', { owner: 'admin', name: 'InstancesApp', keyType: 'PRODUCTION' });
     expect(app.status).toBe(201);
     client = { clientId: app.json.clientId, clientSecret: app.json.clientSecret };
@@ -167,10 +177,10 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
 
   it('one assertion sent 50 times at once over the three servers is accepted exactly once', async () => {
     const jwt = await assertion(keys.main, 'idp-main');
-    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => token(instances[i % 3], jwt)));
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => token(nth(i % 3), jwt)));
     const issued = answers.filter((a) => a.status === 200);
     expect(issued).toHaveLength(1);
-    expect(issued[0].json).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer' });
+    expect(issued[0]!.json).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer' });
     const refused = answers.filter((a) => a.status !== 200);
     expect(refused).toHaveLength(49);
     for (const a of refused) {

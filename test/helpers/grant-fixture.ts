@@ -31,7 +31,11 @@ export async function createGrantFixture(hut: HostUnderTest): Promise<GrantFixtu
   const store = new KnexGrantStore(db.knex);
   const key = await makeSigningKey('RS256', { kid: 'jwt-idp-1' });
   const idpId = await seedIdp(db.knex, { name: ISSUER, certificates: [{ pem: key.certificatePem, kid: key.kid }], aliases: [TOKEN_URL, 'wso2-IS'] });
-  const count = async (table: string) => Number((await db.knex(table).count({ n: '*' }))[0].n);
+  const count = async (table: string) => {
+    const [row] = await db.knex(table).count({ n: '*' });
+    if (!row) throw new Error(`count(*) of ${table} returned no row`);
+    return Number(row.n);
+  };
   return {
     db,
     store,
@@ -61,7 +65,7 @@ export function postRaw(app: unknown, body: string, path = '/oauth2/token') {
 }
 
 /** The body of a JWT bearer token request. */
-export function grantForm(assertion: string, extra: Record<string, string> = {}): Record<string, string> {
+export function grantForm(assertion: string, extra: Record<string, string> = {}): { grant_type: string; assertion: string } & Record<string, string> {
   return { grant_type: JWT_BEARER_GRANT_TYPE, assertion, ...extra };
 }
 

@@ -5,6 +5,7 @@
  * test needs minutes to pass; time limits are measured with the real clock.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { JwtBearerError } from '../../lib/errors';
 import { createJwksKeySource, freshnessMs, JWKS_DEFAULTS, type JwksKeySourceOptions } from '../../lib/keys/jwks-source';
 import { parseJwkSet } from '../../lib/keys/jwk-set';
@@ -299,7 +300,7 @@ describe('a JWKS endpoint that fails', () => {
   });
 
   const big = JSON.stringify({ keys: [], padding: 'x'.repeat(JWKS_DEFAULTS.maxBytes) });
-  it.each<[string, (res: import('node:http').ServerResponse) => void, RegExp]>([
+  it.each<[string, (res: ServerResponse) => void, RegExp]>([
     ['HTTP 500', (res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"keys":[]}'), /HTTP 500/],
     ['HTTP 404', (res) => res.writeHead(404).end(), /HTTP 404/],
     ['an HTML page', (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'), /content type "text\/html"/],

@@ -54,6 +54,7 @@ beforeAll(async () => {
   // `prepack` builds dist/ first, as it does for a publish.
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
   const packed = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string }>;
+  if (packed.length !== 1 || !packed[0]) throw new Error(`npm pack made ${packed.length} tarballs; expected 1`);
   tarball = join(work, packed[0].filename);
   timings.pack = performance.now() - started;
   key = await makeSigningKey('RS256');

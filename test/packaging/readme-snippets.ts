@@ -13,7 +13,7 @@ export function readmeSnippets(): { ts: string; js: string } {
   const section = readme.slice(readme.indexOf('## Adding the grant'));
   const block = (lang: string) => {
     const found = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
-    if (!found) throw new Error(`README: no \`\`\`${lang} block under "Adding the grant"`);
+    if (!found?.[1]) throw new Error(`README: no \`\`\`${lang} block under "Adding the grant"`);
     return found[1];
   };
   return { ts: block('ts'), js: block('js') };

@@ -31,6 +31,13 @@ async function auditRows(where: Record<string, unknown> = {}) {
   return rows.map(toIssuedTokenRecord);
 }
 
+/** The one audit row matching `where`; fails the test when there is not exactly one. */
+async function onlyAuditRow(where: Record<string, unknown>) {
+  const rows = await auditRows(where);
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
 /** The replay records of the IdP with this row id: they are keyed by its tenant and name, not by the row. */
 async function replayRows(idpId: string) {
   const rows = await db.knex('jwt_bearer_used_assertions as u')
@@ -334,7 +341,7 @@ describe('refresh tokens', () => {
       expiresAt: at(7_200_000),
       revokedAt: null,
     });
-    expect(Math.abs(child.issuedAt.getTime() - before.getTime())).toBeLessThan(60_000);
+    expect(Math.abs(child!.issuedAt.getTime() - before.getTime())).toBeLessThan(60_000);
     expect(await store.findRefreshOrigin('child-refresh')).toMatchObject({ auditId: childId, idpId: idp, idpEnabled: true, jti: 'r-jti' });
   });
 
@@ -384,7 +391,7 @@ describe('markRevoked', () => {
     const id = (await store.recordIssuance(given, NOW))!;
     await store.markRevoked(given.accessTokenSha256, at(1000));
     await store.markRevoked(given.accessTokenSha256, at(2000));
-    expect((await auditRows({ id }))[0].revokedAt).toEqual(at(1000));
+    expect((await onlyAuditRow({ id })).revokedAt).toEqual(at(1000));
   });
 
   it('marks the row of a refresh token hash, and nothing else', async () => {
@@ -395,8 +402,8 @@ describe('markRevoked', () => {
     await store.markRevoked(one.refreshTokenSha256!, at(5));
     await store.markRevoked('unknown-hash', at(5));
     await store.markRevoked('nul\0', at(5));
-    expect((await auditRows({ id: oneId }))[0].revokedAt).toEqual(at(5));
-    expect((await auditRows({ id: twoId }))[0].revokedAt).toBeNull();
+    expect((await onlyAuditRow({ id: oneId })).revokedAt).toEqual(at(5));
+    expect((await onlyAuditRow({ id: twoId })).revokedAt).toBeNull();
   });
 });
 

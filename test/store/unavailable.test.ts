@@ -189,7 +189,7 @@ function freezableProxy(host: string, port: number) {
       sockets.add(client).add(server);
       client.on('data', (data) => proxy.frozen || server.write(data));
       server.on('data', (data) => proxy.frozen || client.write(data));
-      for (const [a, b] of [[client, server], [server, client]]) {
+      for (const [a, b] of [[client, server], [server, client]] as const) {
         a.on('error', () => b.destroy());
         a.on('close', () => b.destroy());
       }

@@ -1,3 +1,4 @@
+import type { Client } from 'pg';
 import { withClient } from './database';
 
 /**
@@ -66,17 +67,17 @@ export async function insertReplayRows(url: string, benchIdp: { id: string; name
 }
 
 export async function countRows(url: string, table: 'jwt_bearer_identity_providers' | 'jwt_bearer_used_assertions'): Promise<number> {
-  return withClient(url, async (c) => Number((await c.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0].n));
+  return withClient(url, async (c) => Number((await c.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n));
 }
 
-async function tenantOf(c: import('pg').Client, idpId: string): Promise<string> {
+async function tenantOf(c: Client, idpId: string): Promise<string> {
   const row = (await c.query<{ tenant_id: string }>('select tenant_id from jwt_bearer_identity_providers where id = $1::uuid', [idpId])).rows[0];
   if (!row) throw new Error(`no IdP ${idpId} in the benchmark database`);
   return row.tenant_id;
 }
 
 /** Writes the bulk insert's dirty pages out now, so a background checkpoint does not land in a measured run. */
-async function settle(c: import('pg').Client): Promise<void> {
+async function settle(c: Client): Promise<void> {
   try {
     await c.query('checkpoint');
   } catch {

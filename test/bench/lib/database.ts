@@ -23,7 +23,8 @@ export interface PostgresInfo {
 
 export async function postgresInfo(adminUrl: string): Promise<PostgresInfo> {
   return withClient(adminUrl, async (c) => ({
-    version: (await c.query<{ version: string }>('select version()')).rows[0].version,
-    synchronousCommit: (await c.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0].synchronous_commit,
+    // Both statements answer exactly one row.
+    version: (await c.query<{ version: string }>('select version()')).rows[0]!.version,
+    synchronousCommit: (await c.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0]!.synchronous_commit,
   }));
 }

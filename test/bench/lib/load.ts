@@ -43,8 +43,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (samples.length < 5) samples.push(text);
   };
   return new Promise((resolve, reject) => {
-    let instance: ReturnType<typeof autocannon> | undefined;
-    instance = autocannon(
+    const instance: ReturnType<typeof autocannon> = autocannon(
       {
         url: options.url,
         method: 'POST',

@@ -23,7 +23,7 @@ export async function measure(n: number, concurrency: number, op: (i: number) =>
   );
   const elapsed = performance.now() - started;
   latencies.sort();
-  const at = (q: number) => latencies[Math.min(n - 1, Math.floor(q * n))];
+  const at = (q: number) => latencies[Math.min(n - 1, Math.floor(q * n))] ?? Number.NaN;
   return { perSecond: (n / elapsed) * 1000, p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 

@@ -81,7 +81,7 @@ export async function startExampleServer(options: ServerOptions): Promise<Runnin
     for (let waited = 0; processCount() < expected && waited < 10_000; waited += 200) await sleep(200);
   } catch (error) {
     await stop();
-    throw new Error(`${(error as Error).message}\n--- server output ---\n${tail.trim()}`);
+    throw new Error(`${(error as Error).message}\n--- server output ---\n${tail.trim()}`, { cause: error });
   }
   return server;
 }

@@ -26,7 +26,7 @@ export async function e2eSection(options: BenchOptions, key: TestSigningKey, min
       const cc = medians(runs.cc);
       console.log(`\nWORKERS=${workers} (server processes seen: ${Math.max(jwt.serverProcesses, cc.serverProcesses)}), ${options.durationS} s per run, ${options.connections} connections`);
       const rows: string[][] = [];
-      for (let i = 0; i < options.rounds; i++) rows.push(runRow(`jwt #${i + 1}`, runs.jwt[i]), runRow(`cc  #${i + 1}`, runs.cc[i]));
+      for (let i = 0; i < options.rounds; i++) rows.push(runRow(`jwt #${i + 1}`, runs.jwt[i]!), runRow(`cc  #${i + 1}`, runs.cc[i]!)); // alternate() ran each `rounds` times
       rows.push(medianRow('jwt median', jwt), medianRow('cc  median', cc));
       printTable(RUN_HEADERS, rows);
       console.log(`(${target.assertionNote()})`);

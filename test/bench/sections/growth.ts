@@ -73,13 +73,13 @@ async function comparePair(options: BenchOptions, key: TestSigningKey, minter: M
     const grown = medians(runs.grown);
     console.log(`\n${pair.title}: ${note}; after the runs: ${await pair.count(a)} vs ${await pair.count(b)}`);
     const rows: string[][] = [];
-    for (let i = 0; i < options.rounds; i++) rows.push(runRow(`${pair.baseline} #${i + 1}`, runs.base[i]), runRow(`${pair.grown} #${i + 1}`, runs.grown[i]));
+    for (let i = 0; i < options.rounds; i++) rows.push(runRow(`${pair.baseline} #${i + 1}`, runs.base[i]!), runRow(`${pair.grown} #${i + 1}`, runs.grown[i]!)); // alternate() ran each `rounds` times
     rows.push(medianRow(`${pair.baseline} median`, base), medianRow(`${pair.grown} median`, grown));
     printTable(RUN_HEADERS, rows);
     console.log(`(${pair.baseline}: ${a.assertionNote()}; ${pair.grown}: ${b.assertionNote()})`);
     const r = ratio(grown.perSecond, base.perSecond);
     // With ±30 % drift, a median gap whose rounds overlap says little: say so next to the verdict.
-    const span = (fs: RunFigure[]) => [Math.min(...fs.map((f) => f.perSecond)), Math.max(...fs.map((f) => f.perSecond))];
+    const span = (fs: RunFigure[]): [number, number] => [Math.min(...fs.map((f) => f.perSecond)), Math.max(...fs.map((f) => f.perSecond))];
     const [bLo, bHi] = span(runs.base);
     const [gLo, gHi] = span(runs.grown);
     const overlap = gLo <= bHi && bLo <= gHi ? '; the rounds of both sides overlap, so the gap is within this run\'s spread' : '';
