@@ -1,6 +1,7 @@
 // Lint rules: typescript-eslint's recommended set, no import cycles, and Prettier owns the layout.
 import js from '@eslint/js';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -55,4 +56,6 @@ export default tseslint.config(
     files: ['test-d/**/*.cts'],
     rules: { '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true }] },
   },
+  // Last: Prettier owns the layout, so lint rules about layout are off.
+  prettier,
 );

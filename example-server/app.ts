@@ -94,7 +94,8 @@ export function createApp(deps: AppDeps) {
       verifier,
       tokenEndpointUrl,
       applications: createApplicationService(knex),
-      onError: (error, req) => logger.error({ err: error, method: req.method, path: req.originalUrl.split('?')[0] }, 'admin request failed'),
+      onError: (error, req) =>
+        logger.error({ err: error, method: req.method, path: req.originalUrl.split('?')[0] }, 'admin request failed'),
     }),
   );
   app.use('/console', consoleRoute({ tokenEndpointUrl, onError: (error) => logger.error({ err: error }, 'console bundle failed') }));

@@ -53,7 +53,10 @@ export function createApplicationService(knex: Knex) {
         input = parseApplicationInput(body);
       } catch (error) {
         if (error instanceof ApplicationInputError) {
-          return { status: 400, body: { error: 'invalid_request', error_description: error.message, ...(error.field ? { field: error.field } : {}) } };
+          return {
+            status: 400,
+            body: { error: 'invalid_request', error_description: error.message, ...(error.field ? { field: error.field } : {}) },
+          };
         }
         throw error;
       }
@@ -64,7 +67,10 @@ export function createApplicationService(knex: Knex) {
         if ((error as { code?: string }).code === '23505') {
           return {
             status: 409,
-            body: { error: 'conflict', error_description: `The application ${serviceProviderName(input)} already exists in tenant ${tenant.domain}.` },
+            body: {
+              error: 'conflict',
+              error_description: `The application ${serviceProviderName(input)} already exists in tenant ${tenant.domain}.`,
+            },
           };
         }
         throw error;
@@ -75,7 +81,10 @@ export function createApplicationService(knex: Knex) {
     async list(tenant: Pick<Tenant, 'id' | 'domain'>): Promise<AdminAnswer> {
       const rows = await knex('example_applications')
         .where({ tenant_id: tenant.id })
-        .orderBy([{ column: 'created_at', order: 'asc' }, { column: 'service_provider', order: 'asc' }])
+        .orderBy([
+          { column: 'created_at', order: 'asc' },
+          { column: 'service_provider', order: 'asc' },
+        ])
         .select('service_provider', 'owner', 'name', 'key_type', 'client_id', 'grants', 'scopes', 'created_at');
       return {
         status: 200,
@@ -119,7 +128,8 @@ export function serviceProviderName(input: { owner: string; name: string; keyTyp
 
 /** Validates `{owner, name, keyType?, grants?, scopes?}` with messages that say what to send. */
 export function parseApplicationInput(body: unknown): Required<ApplicationInput> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApplicationInputError('The body must be a JSON object {owner, name, keyType?, grants?, scopes?}.');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new ApplicationInputError('The body must be a JSON object {owner, name, keyType?, grants?, scopes?}.');
   const b = body as Record<string, unknown>;
   const known = new Set(['owner', 'name', 'keyType', 'grants', 'scopes']);
   const unknown = Object.keys(b).filter((k) => !known.has(k));
@@ -141,14 +151,18 @@ export function parseApplicationInput(body: unknown): Required<ApplicationInput>
       throw new ApplicationInputError(`grants must be a non-empty array of grant types: ${APPLICATION_GRANTS.join(', ')}.`, 'grants');
     }
     const bad = b.grants.filter((g) => !APPLICATION_GRANTS.includes(g as never));
-    if (bad.length > 0) throw new ApplicationInputError(`Unsupported grant type(s): ${bad.join(', ')}; use ${APPLICATION_GRANTS.join(', ')}.`, 'grants');
+    if (bad.length > 0)
+      throw new ApplicationInputError(`Unsupported grant type(s): ${bad.join(', ')}; use ${APPLICATION_GRANTS.join(', ')}.`, 'grants');
     grants = [...new Set(b.grants as string[])];
   }
 
   let scopes: string[] | null = null;
   if (b.scopes !== undefined && b.scopes !== null) {
     if (!Array.isArray(b.scopes) || !b.scopes.every((s) => isScopeToken(s))) {
-      throw new ApplicationInputError('scopes must be an array of scope tokens (RFC 6749 §3.3: printable ASCII, no spaces, quotes or backslashes), or null for any scope.', 'scopes');
+      throw new ApplicationInputError(
+        'scopes must be an array of scope tokens (RFC 6749 §3.3: printable ASCII, no spaces, quotes or backslashes), or null for any scope.',
+        'scopes',
+      );
     }
     scopes = [...new Set(b.scopes as string[])];
   }
@@ -156,8 +170,10 @@ export function parseApplicationInput(body: unknown): Required<ApplicationInput>
 }
 
 function label(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new ApplicationInputError(`${field} is required: a non-empty string.`, field);
+  if (typeof value !== 'string' || value.trim().length === 0)
+    throw new ApplicationInputError(`${field} is required: a non-empty string.`, field);
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  if (value.length > 100 || /[\x00-\x1f\x7f]/.test(value)) throw new ApplicationInputError(`${field} must be at most 100 printable characters.`, field);
+  if (value.length > 100 || /[\x00-\x1f\x7f]/.test(value))
+    throw new ApplicationInputError(`${field} must be at most 100 printable characters.`, field);
   return value.trim();
 }

@@ -38,7 +38,12 @@ export interface Supervisor {
  * the first start that fails before listening (port in use, unreadable certificate) stops the server:
  * restarting would fail the same way.
  */
-export function superviseWorkers(config: ServerConfig, env: Record<string, string>, logger: Logger, options: SupervisorOptions = {}): Supervisor {
+export function superviseWorkers(
+  config: ServerConfig,
+  env: Record<string, string>,
+  logger: Logger,
+  options: SupervisorOptions = {},
+): Supervisor {
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const restartDelayMs = options.restartDelayMs ?? 250;
   const maxRestartDelayMs = options.maxRestartDelayMs ?? 10_000;
@@ -100,7 +105,10 @@ export function superviseWorkers(config: ServerConfig, env: Record<string, strin
     const crashed = code !== 0 || signal !== null;
     if (crashed) crashes = [...crashes.filter((t) => now - t < crashWindowMs), now];
     if (crashes.length > maxCrashes) {
-      logger.error({ event: 'crash_loop', crashes: crashes.length, windowSeconds: crashWindowMs / 1000 }, 'workers keep crashing; stopping the server');
+      logger.error(
+        { event: 'crash_loop', crashes: crashes.length, windowSeconds: crashWindowMs / 1000 },
+        'workers keep crashing; stopping the server',
+      );
       void shutdown('crash_loop', 1);
       return;
     }
@@ -120,11 +128,17 @@ export function superviseWorkers(config: ServerConfig, env: Record<string, strin
       const gone = Promise.all([...live].map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r())))));
       for (const worker of live) signal(worker, 'SIGTERM');
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([gone.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), shutdownTimeoutMs)))]);
+      const timedOut = await Promise.race([
+        gone.then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), shutdownTimeoutMs))),
+      ]);
       clearTimeout(timer);
       if (timedOut) {
         const stragglers = [...live];
-        logger.error({ event: 'shutdown_timeout', timeoutSeconds: shutdownTimeoutMs / 1000, killed: stragglers.map((w) => w.id) }, 'workers did not stop in time; killed');
+        logger.error(
+          { event: 'shutdown_timeout', timeoutSeconds: shutdownTimeoutMs / 1000, killed: stragglers.map((w) => w.id) },
+          'workers did not stop in time; killed',
+        );
         for (const worker of stragglers) signal(worker, 'SIGKILL');
         await gone;
         code = 1;

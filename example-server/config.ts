@@ -82,7 +82,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd(), cpus = a
       // reported below
     }
     if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-      problems.push('DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/database), or unset for the embedded database.');
+      problems.push(
+        'DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/database), or unset for the embedded database.',
+      );
     }
   }
 
@@ -103,7 +105,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd(), cpus = a
       // reported below
     }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-      problems.push(`TOKEN_ENDPOINT_URL must be an absolute http(s) URL such as https://localhost:9443/oauth2/token; got ${JSON.stringify(tokenEndpointUrl)}.`);
+      problems.push(
+        `TOKEN_ENDPOINT_URL must be an absolute http(s) URL such as https://localhost:9443/oauth2/token; got ${JSON.stringify(tokenEndpointUrl)}.`,
+      );
     }
   } else {
     // IdPs name the endpoint as clients reach it: "localhost" for a loopback or wildcard address,
@@ -133,7 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd(), cpus = a
   const rawPrune = value('PRUNE_INTERVAL_SECONDS');
   if (rawPrune !== undefined) {
     if (!/^\d+$/.test(rawPrune) || Number(rawPrune) > MAX_PRUNE_INTERVAL_SECONDS) {
-      problems.push(`PRUNE_INTERVAL_SECONDS must be a whole number of seconds from 0 (off) to ${MAX_PRUNE_INTERVAL_SECONDS}; got ${JSON.stringify(rawPrune)}.`);
+      problems.push(
+        `PRUNE_INTERVAL_SECONDS must be a whole number of seconds from 0 (off) to ${MAX_PRUNE_INTERVAL_SECONDS}; got ${JSON.stringify(rawPrune)}.`,
+      );
     } else pruneIntervalSeconds = Number(rawPrune);
   }
 

@@ -6,7 +6,13 @@ import { SignJWT } from 'jose';
  * fresh `jti`, so each one can be used once. Signing is the identity provider's job, not the
  * authorization server's: the example does it with jose, as an IdP would.
  */
-export async function signDemoAssertion(o: { privateKeyPem: string; iss: string; sub: string; aud: string[]; expiresIn: number }): Promise<string> {
+export async function signDemoAssertion(o: {
+  privateKeyPem: string;
+  iss: string;
+  sub: string;
+  aud: string[];
+  expiresIn: number;
+}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })

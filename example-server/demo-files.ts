@@ -41,7 +41,14 @@ export async function readDemoClient(path: string): Promise<DemoClientFile | nul
 }
 
 /** The WSO2 page's curl command, verbatim in shape (`-u id:secret`: client_secret_basic, RFC 6749 §2.3.1). */
-export function curlCommand(o: { clientId: string; clientSecret: string; assertion: string; tokenEndpointUrl: string; tenant?: string }): string {
-  const url = o.tenant && o.tenant !== DEFAULT_TENANT ? `${o.tokenEndpointUrl}?tenantDomain=${encodeURIComponent(o.tenant)}` : o.tokenEndpointUrl;
+export function curlCommand(o: {
+  clientId: string;
+  clientSecret: string;
+  assertion: string;
+  tokenEndpointUrl: string;
+  tenant?: string;
+}): string {
+  const url =
+    o.tenant && o.tenant !== DEFAULT_TENANT ? `${o.tokenEndpointUrl}?tenantDomain=${encodeURIComponent(o.tenant)}` : o.tokenEndpointUrl;
   return `curl -i -X POST -u ${o.clientId}:${o.clientSecret} -k -d 'grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${o.assertion}' -H 'Content-Type: application/x-www-form-urlencoded' ${url}`;
 }

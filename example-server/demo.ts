@@ -43,7 +43,13 @@ export async function bootstrapDemo(knex: Knex, options: { dataDir: string; toke
         aliases: [options.tokenEndpointUrl],
       });
       const tenant = (await listTenants(trx)).find((t) => t.domain === DEMO_TENANT)!; // the default tenant: always there
-      const app = await createApplication(trx, tenant.id, { owner: 'admin', name: 'DemoApp', keyType: 'PRODUCTION', grants: [...APPLICATION_GRANTS], scopes: null });
+      const app = await createApplication(trx, tenant.id, {
+        owner: 'admin',
+        name: 'DemoApp',
+        keyType: 'PRODUCTION',
+        grants: [...APPLICATION_GRANTS],
+        scopes: null,
+      });
       return {
         serviceProvider: app.serviceProvider,
         clientId: app.clientId,
@@ -76,7 +82,13 @@ export async function bootstrapDemo(knex: Knex, options: { dataDir: string; toke
 /** The lines printed at start: credentials and a ready curl command (an assertion valid one hour, usable once). */
 export async function demoBanner(setup: DemoSetup, options: { dataDirOption?: string } = {}): Promise<string> {
   const privateKeyPem = await readFile(setup.keyPath, 'utf8');
-  const assertion = await signDemoAssertion({ privateKeyPem, iss: setup.issuer, sub: 'admin', aud: [setup.alias, 'wso2-IS'], expiresIn: 3600 });
+  const assertion = await signDemoAssertion({
+    privateKeyPem,
+    iss: setup.issuer,
+    sub: 'admin',
+    aud: [setup.alias, 'wso2-IS'],
+    expiresIn: 3600,
+  });
   const dataDir = options.dataDirOption ? `--data-dir ${options.dataDirOption} ` : '';
   return [
     'Demo setup created (DEMO=on, empty database):',
@@ -87,7 +99,13 @@ export async function demoBanner(setup: DemoSetup, options: { dataDirOption?: st
     '',
     'Get a token (the assertion below is valid for one hour and can be used once):',
     '',
-    curlCommand({ clientId: setup.clientId, clientSecret: setup.clientSecret, assertion, tokenEndpointUrl: setup.tokenEndpointUrl, tenant: setup.tenant }),
+    curlCommand({
+      clientId: setup.clientId,
+      clientSecret: setup.clientSecret,
+      assertion,
+      tokenEndpointUrl: setup.tokenEndpointUrl,
+      tenant: setup.tenant,
+    }),
     '',
     `A fresh assertion any time: npm run mint${dataDir ? ` -- ${dataDir.trim()}` : ''}   (or the whole command: npm run mint -- ${dataDir}--curl)`,
   ].join('\n');
@@ -111,7 +129,9 @@ async function ensureDemoKey(files: ReturnType<typeof demoFiles>): Promise<{ cer
   const alg = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: `CN=${DEMO_ISSUER}, O=oauth2-jwt-bearer demo`,
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 5 * 365 * 24 * 3600 * 1000),
@@ -121,7 +141,9 @@ async function ensureDemoKey(files: ReturnType<typeof demoFiles>): Promise<{ cer
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
   await mkdir(files.dir, { recursive: true, mode: 0o700 });
-  await writeFile(files.privateKey, `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`, { mode: 0o600 });
+  await writeFile(files.privateKey, `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`, {
+    mode: 0o600,
+  });
   const certificatePem = cert.toString('pem') + '\n';
   await writeFile(files.certificate, certificatePem, { mode: 0o644 });
   return { certificatePem };

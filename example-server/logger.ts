@@ -10,7 +10,17 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       level: options.level ?? 'info',
       base: { service: 'oauth2-jwt-bearer-example' },
       redact: {
-        paths: ['assertion', 'access_token', 'refresh_token', 'client_secret', 'clientSecret', 'authorization', '*.assertion', '*.authorization', '*.client_secret'],
+        paths: [
+          'assertion',
+          'access_token',
+          'refresh_token',
+          'client_secret',
+          'clientSecret',
+          'authorization',
+          '*.assertion',
+          '*.authorization',
+          '*.client_secret',
+        ],
         censor: '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,

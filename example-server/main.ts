@@ -37,7 +37,16 @@ async function startSingle(config: ServerConfig): Promise<{ close(): Promise<voi
     throw error;
   }
   const url = publicUrl(config);
-  logger.info({ event: 'listening', url, tokenEndpointUrl: config.tokenEndpointUrl, tls: config.tls, database: config.databaseUrl ? 'postgres' : 'embedded' }, 'listening');
+  logger.info(
+    {
+      event: 'listening',
+      url,
+      tokenEndpointUrl: config.tokenEndpointUrl,
+      tls: config.tls,
+      database: config.databaseUrl ? 'postgres' : 'embedded',
+    },
+    'listening',
+  );
   note(banner(config, url, adminToken));
   if (prepared.demoText) note(`\n${prepared.demoText}\n`);
   const pruner = startPruner({ store: new KnexGrantStore(knex), intervalSeconds: config.pruneIntervalSeconds, logger });
@@ -87,13 +96,25 @@ async function startPrimary(config: ServerConfig, signal: AbortSignal): Promise<
     })());
   const stopped = supervisor.stopped.then(finish);
 
-  const started = await Promise.race([supervisor.ready.then(() => true), supervisor.stopped.then(() => false)]).catch(async (error: Error) => {
-    await stopped;
-    throw new StartError(error.message, error);
-  });
+  const started = await Promise.race([supervisor.ready.then(() => true), supervisor.stopped.then(() => false)]).catch(
+    async (error: Error) => {
+      await stopped;
+      throw new StartError(error.message, error);
+    },
+  );
   if (started) {
     const url = publicUrl(config);
-    logger.info({ event: 'listening', url, tokenEndpointUrl: config.tokenEndpointUrl, tls: config.tls, database: 'postgres', workers: config.workers }, 'listening');
+    logger.info(
+      {
+        event: 'listening',
+        url,
+        tokenEndpointUrl: config.tokenEndpointUrl,
+        tls: config.tls,
+        database: 'postgres',
+        workers: config.workers,
+      },
+      'listening',
+    );
     note(banner(config, url, adminToken));
     if (prepared.demoText) note(`\n${prepared.demoText}\n`);
     pruner = startPruner({ store: new KnexGrantStore(knex), intervalSeconds: config.pruneIntervalSeconds, logger });

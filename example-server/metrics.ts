@@ -48,7 +48,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     registry,
     /** Records one token request; label values are bounded whatever the client sent. */
     observe(outcome: TokenOutcome): void {
-      const grantType = (outcome.grantType && Object.hasOwn(KNOWN_GRANTS, outcome.grantType) ? KNOWN_GRANTS[outcome.grantType] : undefined) ?? (outcome.grantType ? 'other' : 'none');
+      const grantType =
+        (outcome.grantType && Object.hasOwn(KNOWN_GRANTS, outcome.grantType) ? KNOWN_GRANTS[outcome.grantType] : undefined) ??
+        (outcome.grantType ? 'other' : 'none');
       const reason = outcome.outcome === 'issued' ? 'none' : outcome.reason && REASON.test(outcome.reason) ? outcome.reason : 'other';
       requests.inc({ grant_type: grantType, outcome: outcome.outcome, reason });
       duration.observe({ grant_type: grantType, outcome: outcome.outcome }, outcome.durationMs / 1000);

@@ -12,7 +12,10 @@ application's credentials. For any other key: npx oauth2-jwt-bearer mint --key â
 `;
 
 /** `npm run mint`: resolves to the exit code; one sentence on stderr when it fails. */
-export async function runMint(args: string[], io: { env: NodeJS.ProcessEnv; cwd: string; stdout(s: string): void; stderr(s: string): void }): Promise<number> {
+export async function runMint(
+  args: string[],
+  io: { env: NodeJS.ProcessEnv; cwd: string; stdout(s: string): void; stderr(s: string): void },
+): Promise<number> {
   let values: { sub?: string; aud?: string[]; exp?: string; 'data-dir'?: string; curl?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -60,7 +63,12 @@ function fail(io: { stderr(s: string): void }, message: string): number {
 }
 
 if (require.main === module) {
-  void runMint(process.argv.slice(2), { env: process.env, cwd: process.cwd(), stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }).then((code) => {
+  void runMint(process.argv.slice(2), {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  }).then((code) => {
     process.exitCode = code;
   });
 }

@@ -91,7 +91,11 @@ export interface TokenToSave {
 
 /** The example_tokens row of a token (hashes only, never the token itself). */
 function tokenRow(self: ModelThis, token: TokenToSave, client: ExampleClient, user: ExampleUser) {
-  const scope: string[] = Array.isArray(token.scope) ? token.scope : typeof token.scope === 'string' ? token.scope.split(' ').filter(Boolean) : [];
+  const scope: string[] = Array.isArray(token.scope)
+    ? token.scope
+    : typeof token.scope === 'string'
+      ? token.scope.split(' ').filter(Boolean)
+      : [];
   return {
     tenant_id: self?.tenant?.id ?? client.tenantId,
     client_id: client.id,
@@ -172,7 +176,11 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
 
     async saveToken(this: ModelThis, token: TokenToSave, client: ExampleClient, user: ExampleUser) {
       const row = tokenRow(this, token, client, user);
-      await runNamedStatement(knex, SAVE_TOKEN, SAVE_TOKEN_COLUMNS.map((column) => (column === 'user' ? JSON.stringify(row.user) : row[column])));
+      await runNamedStatement(
+        knex,
+        SAVE_TOKEN,
+        SAVE_TOKEN_COLUMNS.map((column) => (column === 'user' ? JSON.stringify(row.user) : row[column])),
+      );
       return savedToken(token, row.scope, client, user);
     },
 
@@ -216,7 +224,13 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
         refreshToken,
         refreshTokenExpiresAt: row.refresh_token_expires_at ? new Date(row.refresh_token_expires_at) : undefined,
         scope: row.scope,
-        client: { id: row.client_id, grants: app.grants, scopes: app.scopes, tenantId: app.tenant_id, serviceProvider: app.service_provider },
+        client: {
+          id: row.client_id,
+          grants: app.grants,
+          scopes: app.scopes,
+          tenantId: app.tenant_id,
+          serviceProvider: app.service_provider,
+        },
         user: row.user,
       };
     },
@@ -224,7 +238,10 @@ export function createExampleModel({ knex, onRevoked }: ExampleModelOptions) {
     /** The host revokes a refresh token when it rotates it; the access token issued with it goes too. */
     async revokeToken(token: { refreshToken: string }): Promise<boolean> {
       const hash = sha256(token.refreshToken);
-      const count = await knex('example_tokens').where({ refresh_token_sha256: hash }).whereNull('revoked_at').update({ revoked_at: knex.fn.now() });
+      const count = await knex('example_tokens')
+        .where({ refresh_token_sha256: hash })
+        .whereNull('revoked_at')
+        .update({ revoked_at: knex.fn.now() });
       if (count > 0 && onRevoked) await onRevoked(hash);
       return count > 0;
     },

@@ -38,7 +38,11 @@ export async function prepare(config: ServerConfig, logger: Logger, options: { p
   await mkdir(config.dataDir, { recursive: true });
   let knex: Knex;
   try {
-    knex = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...(config.databaseUrl && options.poolMax ? { poolMax: options.poolMax } : {}) });
+    knex = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      ...(config.databaseUrl && options.poolMax ? { poolMax: options.poolMax } : {}),
+    });
   } catch (error) {
     throw databaseError(config, error);
   }
@@ -57,14 +61,21 @@ export async function prepare(config: ServerConfig, logger: Logger, options: { p
       if (setup) {
         const rel = relative(process.cwd(), config.dataDir);
         demoText = await demoBanner(setup, { dataDirOption: rel === '.data' ? undefined : config.dataDir });
-        logger.info({ event: 'demo_created', serviceProvider: setup.serviceProvider, clientId: setup.clientId, issuer: setup.issuer }, 'demo setup created');
+        logger.info(
+          { event: 'demo_created', serviceProvider: setup.serviceProvider, clientId: setup.clientId, issuer: setup.issuer },
+          'demo setup created',
+        );
       }
     }
 
     let tls: Prepared['tls'];
     if (config.tls) {
       const cert = await ensureDevCertificate(config.dataDir, { extraHosts: [config.host] });
-      if (cert.created) logger.info({ event: 'tls_certificate_created', path: cert.certPath, notAfter: cert.notAfter }, 'self-signed development certificate created');
+      if (cert.created)
+        logger.info(
+          { event: 'tls_certificate_created', path: cert.certPath, notAfter: cert.notAfter },
+          'self-signed development certificate created',
+        );
       tls = { cert: cert.cert, key: cert.key };
     }
     return { knex, adminToken, demoText, tls };
@@ -88,6 +99,8 @@ export function banner(config: ServerConfig, url: string, adminToken: string): s
     `  token endpoint (IdP alias): ${config.tokenEndpointUrl}`,
     `  database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded PGlite in ${config.dataDir}`}`,
     ...(config.workers > 1 ? [`  workers: ${config.workers} processes on one port`] : []),
-    config.adminToken ? '  admin API: /admin with Authorization: Bearer $ADMIN_TOKEN' : `  admin API: /admin with Authorization: Bearer ${adminToken}   (random; set ADMIN_TOKEN to keep one)`,
+    config.adminToken
+      ? '  admin API: /admin with Authorization: Bearer $ADMIN_TOKEN'
+      : `  admin API: /admin with Authorization: Bearer ${adminToken}   (random; set ADMIN_TOKEN to keep one)`,
   ].join('\n');
 }

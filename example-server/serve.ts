@@ -20,7 +20,13 @@ export interface Serving {
  * Serves the example app on `HOST:PORT` (HTTPS with `tls`, else plain HTTP). In a cluster worker the
  * same call shares the primary's listening socket.
  */
-export async function serve(options: { config: ServerConfig; knex: Knex; adminToken: string; logger: Logger; tls?: { cert: string; key: string } }): Promise<Serving> {
+export async function serve(options: {
+  config: ServerConfig;
+  knex: Knex;
+  adminToken: string;
+  logger: Logger;
+  tls?: { cert: string; key: string };
+}): Promise<Serving> {
   const { config, knex, adminToken, logger, tls } = options;
   const metrics = createMetrics({ defaultMetrics: true });
   const { app, store } = createApp({ knex, adminToken, tokenEndpointUrl: config.tokenEndpointUrl, logger, metrics });
@@ -46,7 +52,9 @@ export async function serve(options: { config: ServerConfig; knex: Knex; adminTo
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         new StartError(
-          error.code === 'EADDRINUSE' ? `Port ${config.port} on ${config.host} is already in use: set PORT to a free port.` : `Cannot listen on ${config.host}:${config.port}: ${error.message}`,
+          error.code === 'EADDRINUSE'
+            ? `Port ${config.port} on ${config.host} is already in use: set PORT to a free port.`
+            : `Cannot listen on ${config.host}:${config.port}: ${error.message}`,
           error,
         ),
       ),
@@ -72,6 +80,10 @@ export async function serve(options: { config: ServerConfig; knex: Knex; adminTo
 
 /** The URL the server is reached at, as printed and logged ("localhost" for loopback and wildcard addresses). */
 export function publicUrl(config: ServerConfig): string {
-  const shownHost = ['127.0.0.1', '::1', '0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const shownHost = ['127.0.0.1', '::1', '0.0.0.0', '::'].includes(config.host)
+    ? 'localhost'
+    : config.host.includes(':')
+      ? `[${config.host}]`
+      : config.host;
   return `${config.tls ? 'https' : 'http'}://${shownHost}:${config.port}`;
 }

@@ -38,7 +38,9 @@ export async function ensureDevCertificate(dataDir: string, options: { extraHost
   const hosts = ['localhost', ...(options.extraHosts ?? [])].filter((h, i, all) => all.indexOf(h) === i && !isIp(h) && h !== '0.0.0.0');
   const ips = ['127.0.0.1', '::1', ...(options.extraHosts ?? []).filter(isIp)].filter((h, i, all) => all.indexOf(h) === i);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: 'CN=localhost, O=oauth2-jwt-bearer development',
     notBefore,
     notAfter,
@@ -48,11 +50,17 @@ export async function ensureDevCertificate(dataDir: string, options: { extraHost
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([...hosts.map((value) => ({ type: 'dns' as const, value })), ...ips.map((value) => ({ type: 'ip' as const, value }))]),
+      new x509.SubjectAlternativeNameExtension([
+        ...hosts.map((value) => ({ type: 'dns' as const, value })),
+        ...ips.map((value) => ({ type: 'ip' as const, value })),
+      ]),
     ],
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END PRIVATE KEY-----\n`;
   const cert = certificate.toString('pem') + '\n';
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(keyPath, key, { mode: 0o600 });

@@ -29,7 +29,8 @@ export async function runWorker(config: ServerConfig): Promise<void> {
     const tls = config.tls ? await ensureDevCertificate(config.dataDir, { extraHosts: [config.host] }) : undefined;
     serving = await serve({ config, knex, adminToken: config.adminToken!, logger, tls });
   } catch (error) {
-    const message = error instanceof StartError ? error.message : `Worker ${id} could not start: ${(error as Error)?.message ?? String(error)}`;
+    const message =
+      error instanceof StartError ? error.message : `Worker ${id} could not start: ${(error as Error)?.message ?? String(error)}`;
     logger.error({ event: 'worker_start_failed', err: error }, 'worker could not start');
     await knex?.destroy().catch(() => undefined);
     // The primary prints one sentence for all workers and stops the cluster.

@@ -41,11 +41,28 @@ export { OAuth2JwtBearerError } from './errors';
 export { isDatabaseUnavailable, markDriverFailures } from './db/failure';
 export type { OutcomeReason } from './errors';
 export { sha256 } from './hash';
-export type { HostModule, HostModel } from './host';
+export type { HostModule, HostModel, HostGrantType } from './host';
+export type { GrantRequest } from './grant/request-context';
 export { DEFAULT_ALGORITHMS } from './types';
 export type { Tenant, IdentityProviderRecord, CertificateRecord, VerifiedAssertion, IssuedTokenRecord } from './types';
-export { authenticateClient, readClientRequest, bindTenant, readBasicCredentials, CLIENT_BASIC_CHALLENGE, DEFAULT_FORM_BODY_LIMIT_BYTES } from './http/client-authentication';
-export type { AuthenticatedClient, ClientAuthenticationErrorCode, ClientAuthenticationFailure, ClientAuthenticationMethod, ClientAuthenticationOptions, ClientAuthenticationRequest, ClientCredentials, ClientRequest } from './http/client-authentication';
+export {
+  authenticateClient,
+  readClientRequest,
+  bindTenant,
+  readBasicCredentials,
+  CLIENT_BASIC_CHALLENGE,
+  DEFAULT_FORM_BODY_LIMIT_BYTES,
+} from './http/client-authentication';
+export type {
+  AuthenticatedClient,
+  ClientAuthenticationErrorCode,
+  ClientAuthenticationFailure,
+  ClientAuthenticationMethod,
+  ClientAuthenticationOptions,
+  ClientAuthenticationRequest,
+  ClientCredentials,
+  ClientRequest,
+} from './http/client-authentication';
 export type { FormFields } from './http/form-body';
 export { answerFor } from './http/failure';
 export type { ErrorAnswer } from './http/failure';

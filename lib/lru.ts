@@ -9,7 +9,8 @@ export class LruMap<K, V> {
   readonly #map = new Map<K, V>();
 
   constructor(maxEntries: number) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new ConfigurationError(`LruMap: maxEntries must be a positive integer; got ${String(maxEntries)}.`);
+    if (!Number.isInteger(maxEntries) || maxEntries < 1)
+      throw new ConfigurationError(`LruMap: maxEntries must be a positive integer; got ${String(maxEntries)}.`);
     this.#max = maxEntries;
   }
 

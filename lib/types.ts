@@ -41,12 +41,7 @@ export interface IdentityProviderRecord {
 }
 
 /** docs/validation.md step 2: the default allow-list. HMAC and `none` are never allowed, whatever is configured. */
-export const DEFAULT_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA',
-] as const;
+export const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 /** The claims of an assertion that passed docs/validation.md steps 1–5. */
 export interface VerifiedAssertion {

@@ -13,7 +13,12 @@ import type { Knex } from 'knex';
 
 export const CONFIG_CHANNEL = 'jwt_bearer_config';
 /** The configuration tables whose changes notify CONFIG_CHANNEL (the store's cache listens for these). */
-export const CONFIG_TABLES: readonly string[] = ['jwt_bearer_tenants', 'jwt_bearer_identity_providers', 'jwt_bearer_idp_aliases', 'jwt_bearer_idp_certificates'];
+export const CONFIG_TABLES: readonly string[] = [
+  'jwt_bearer_tenants',
+  'jwt_bearer_identity_providers',
+  'jwt_bearer_idp_aliases',
+  'jwt_bearer_idp_certificates',
+];
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`

@@ -76,7 +76,9 @@ export function consoleRoute(options: ConsoleOptions): Router {
     void send(
       res,
       'html',
-      html.then((template) => template.replaceAll('%BASE%', escapeHtml(base)).replaceAll('%TOKEN_ENDPOINT_URL%', escapeHtml(options.tokenEndpointUrl))),
+      html.then((template) =>
+        template.replaceAll('%BASE%', escapeHtml(base)).replaceAll('%TOKEN_ENDPOINT_URL%', escapeHtml(options.tokenEndpointUrl)),
+      ),
       () => (html = undefined),
     );
   });

@@ -25,10 +25,14 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
  */
 export function bearerTokenAuthorizer(token: string): AdminAuthorizer {
   if (typeof token !== 'string' || token.length < MIN_ADMIN_TOKEN_LENGTH) {
-    throw new ConfigurationError(`bearerTokenAuthorizer(token): the admin token must be a string of at least ${MIN_ADMIN_TOKEN_LENGTH} characters.`);
+    throw new ConfigurationError(
+      `bearerTokenAuthorizer(token): the admin token must be a string of at least ${MIN_ADMIN_TOKEN_LENGTH} characters.`,
+    );
   }
   if (!B64TOKEN.test(token)) {
-    throw new ConfigurationError('bearerTokenAuthorizer(token): the admin token may hold only letters, digits and - . _ ~ + / (and trailing =), as a Bearer token (RFC 6750 §2.1).');
+    throw new ConfigurationError(
+      'bearerTokenAuthorizer(token): the admin token may hold only letters, digits and - . _ ~ + / (and trailing =), as a Bearer token (RFC 6750 §2.1).',
+    );
   }
   const expected = digest(token);
   return (req) => {

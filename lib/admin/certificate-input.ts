@@ -28,11 +28,17 @@ export function parseCertificateInput(input: CertificateInput, field: string): N
 
   const labels = [...pem.matchAll(BLOCK)].map((match) => match[1]!);
   if (labels.some((label) => label.includes('PRIVATE KEY'))) {
-    throw new AdminError('invalid_request', `${pemField} contains a private key: send only the public certificate, and treat that private key as exposed.`, { field: pemField });
+    throw new AdminError(
+      'invalid_request',
+      `${pemField} contains a private key: send only the public certificate, and treat that private key as exposed.`,
+      { field: pemField },
+    );
   }
   const certificates = labels.filter((label) => label === 'CERTIFICATE').length;
   if (certificates > 1) {
-    throw new AdminError('invalid_request', `${pemField} holds ${certificates} certificates: send each as its own entry.`, { field: pemField });
+    throw new AdminError('invalid_request', `${pemField} holds ${certificates} certificates: send each as its own entry.`, {
+      field: pemField,
+    });
   }
   try {
     // `keytool -export` writes DER unless given -rfc; JSON cannot carry bytes, so its base64 is taken as well.
@@ -40,7 +46,11 @@ export function parseCertificateInput(input: CertificateInput, field: string): N
     return { ...parseCertificate(source), kid };
   } catch (error) {
     if (error instanceof CertificateParseError) {
-      throw new AdminError('invalid_request', `${pemField} is not a valid X.509 certificate: ${error.message} (send PEM, or the base64 of the DER)`, { field: pemField });
+      throw new AdminError(
+        'invalid_request',
+        `${pemField} is not a valid X.509 certificate: ${error.message} (send PEM, or the base64 of the DER)`,
+        { field: pemField },
+      );
     }
     throw error;
   }
@@ -56,7 +66,9 @@ export function parseCertificateList(inputs: readonly CertificateInput[], field:
   parsed.forEach((cert, index) => {
     const earlier = seen.get(cert.thumbprint);
     if (earlier !== undefined) {
-      throw new AdminError('invalid_request', `${field}[${index}] is the same certificate as ${field}[${earlier}].`, { field: `${field}[${index}]` });
+      throw new AdminError('invalid_request', `${field}[${index}] is the same certificate as ${field}[${earlier}].`, {
+        field: `${field}[${index}]`,
+      });
     }
     seen.set(cert.thumbprint, index);
   });

@@ -87,7 +87,10 @@ export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: D
     // Step 7, the IdP's part.
     checkScopePolicy(parseRequestedScope(input.scope), verified.idp.allowedScopes, null);
 
-    const alreadyUsed = await deps.repository.isReplayRecorded({ tenantId: verified.idp.tenantId, idpName: verified.idp.name, replayKey: verified.replayKey }, now);
+    const alreadyUsed = await deps.repository.isReplayRecorded(
+      { tenantId: verified.idp.tenantId, idpName: verified.idp.name, replayKey: verified.replayKey },
+      now,
+    );
     const verifiedParts = {
       idp: { id: verified.idp.id, name: verified.idp.name },
       claims: verified.claims,

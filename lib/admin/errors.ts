@@ -2,13 +2,7 @@ import { JwtBearerError, OAuth2JwtBearerError, StoreUnavailableError } from '../
 import { isDatabaseUnavailable } from '../db/failure';
 
 /** The stable `error` codes of the admin API (lib/admin/README.md). */
-export type AdminErrorCode =
-  | 'invalid_request'
-  | 'unauthorized'
-  | 'not_found'
-  | 'conflict'
-  | 'temporarily_unavailable'
-  | 'server_error';
+export type AdminErrorCode = 'invalid_request' | 'unauthorized' | 'not_found' | 'conflict' | 'temporarily_unavailable' | 'server_error';
 
 const STATUS_OF: Record<AdminErrorCode, number> = {
   invalid_request: 400,
@@ -102,7 +96,10 @@ function bodyParserAnswer(error: unknown): AdminErrorAnswer | undefined {
   });
   switch (e.type) {
     case 'entity.too.large':
-      return invalid(413, `The request body is larger than the limit of ${typeof e.limit === 'number' ? `${e.limit} bytes` : 'the admin API'}.`);
+      return invalid(
+        413,
+        `The request body is larger than the limit of ${typeof e.limit === 'number' ? `${e.limit} bytes` : 'the admin API'}.`,
+      );
     case 'entity.parse.failed':
       return invalid(400, 'The request body is not valid JSON.');
     case 'encoding.unsupported':
@@ -114,6 +111,8 @@ function bodyParserAnswer(error: unknown): AdminErrorAnswer | undefined {
     case 'stream.not.readable':
       return invalid(400, 'The request body could not be read.');
     default:
-      return error instanceof URIError ? invalid(400, 'The request path is not validly percent-encoded.') : invalid(400, 'The request could not be read.');
+      return error instanceof URIError
+        ? invalid(400, 'The request path is not validly percent-encoded.')
+        : invalid(400, 'The request could not be read.');
   }
 }

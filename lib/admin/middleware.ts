@@ -48,7 +48,10 @@ export function requireAuthorization(authorize: AdminAuthorizer): RequestHandler
       (allowed) => {
         if (allowed === true) return next();
         res.set('WWW-Authenticate', 'Bearer realm="admin"');
-        res.status(401).json({ error: 'unauthorized', error_description: 'Admin credentials are missing or invalid: send Authorization: Bearer <admin token>.' });
+        res.status(401).json({
+          error: 'unauthorized',
+          error_description: 'Admin credentials are missing or invalid: send Authorization: Bearer <admin token>.',
+        });
       },
       (error: unknown) => next(error),
     );

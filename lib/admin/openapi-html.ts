@@ -35,15 +35,21 @@ export function renderAdminApiHtml(document: OpenApiDocument): AdminApiPage {
   const parts: string[] = [
     `<h1>${esc(document.info.title)} <span class="muted">${esc(document.info.version)}</span></h1>`,
     `<p>${inline(document.info.description)}</p>`,
-    `<p>Base URL: <code>${esc(base)}</code> · Authentication: ${Object.values(document.components.securitySchemes).map((s) => inline(s.description)).join('; ')}</p>`,
+    `<p>Base URL: <code>${esc(base)}</code> · Authentication: ${Object.values(document.components.securitySchemes)
+      .map((s) => inline(s.description))
+      .join('; ')}</p>`,
     `<p>Machine-readable: <a href="openapi.json"><code>openapi.json</code></a> (OpenAPI ${esc(document.openapi)}).</p>`,
     '<nav><h2>Operations</h2><ul>',
-    ...operations.map(({ path, method, op }) => `<li><a href="#${esc(op.operationId)}"><span class="method ${esc(method)}">${esc(method)}</span> <span class="path">${esc(path)}</span></a></li>`),
+    ...operations.map(
+      ({ path, method, op }) =>
+        `<li><a href="#${esc(op.operationId)}"><span class="method ${esc(method)}">${esc(method)}</span> <span class="path">${esc(path)}</span></a></li>`,
+    ),
     '</ul></nav>',
   ];
   for (const tag of document.tags) {
     parts.push(`<h2>${esc(tag.name)}</h2><p>${inline(tag.description)}</p>`);
-    for (const { path, method, op } of operations.filter((o) => o.op.tags.includes(tag.name))) parts.push(renderOperation(path, method, op));
+    for (const { path, method, op } of operations.filter((o) => o.op.tags.includes(tag.name)))
+      parts.push(renderOperation(path, method, op));
   }
   parts.push('<h2>Schemas</h2>');
   for (const [name, schema] of Object.entries(document.components.schemas)) parts.push(renderSchema(name, schema));
@@ -59,17 +65,28 @@ export function renderAdminApiHtml(document: OpenApiDocument): AdminApiPage {
     ...parts,
     '</body></html>',
   ].join('\n');
-  const contentSecurityPolicy = ["default-src 'none'", `style-src 'sha256-${styleHash}'`, "img-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"].join('; ');
+  const contentSecurityPolicy = [
+    "default-src 'none'",
+    `style-src 'sha256-${styleHash}'`,
+    "img-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
   return { html, contentSecurityPolicy };
 }
 
 function renderOperation(path: string, method: string, op: OpenApiOperation): string {
-  const out = [`<h3 id="${esc(op.operationId)}"><span class="method ${esc(method)}">${esc(method)}</span> <span class="path">${esc(path)}</span> — ${esc(op.summary)}</h3>`];
+  const out = [
+    `<h3 id="${esc(op.operationId)}"><span class="method ${esc(method)}">${esc(method)}</span> <span class="path">${esc(path)}</span> — ${esc(op.summary)}</h3>`,
+  ];
   if (op.description) out.push(`<p>${inline(op.description)}</p>`);
   if (op.parameters?.length) {
     out.push('<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>');
     for (const p of op.parameters) {
-      out.push(`<tr><td><code>${esc(p.name)}</code>${p.required ? ' (required)' : ''}</td><td>${esc(p.in)}</td><td>${typeText(p.schema)}</td><td>${inline(p.description ?? '')}</td></tr>`);
+      out.push(
+        `<tr><td><code>${esc(p.name)}</code>${p.required ? ' (required)' : ''}</td><td>${esc(p.in)}</td><td>${typeText(p.schema)}</td><td>${inline(p.description ?? '')}</td></tr>`,
+      );
     }
     out.push('</table>');
   }
@@ -93,7 +110,9 @@ function renderSchema(name: string, schema: JsonSchema): string {
   const required = new Set((schema.required as string[] | undefined) ?? []);
   out.push('<table><tr><th>field</th><th>type</th><th>rules</th></tr>');
   for (const [field, property] of Object.entries(properties)) {
-    out.push(`<tr><td><code>${esc(field)}</code>${required.has(field) ? ' (required)' : ''}</td><td>${typeText(property)}</td><td>${rulesText(property)}</td></tr>`);
+    out.push(
+      `<tr><td><code>${esc(field)}</code>${required.has(field) ? ' (required)' : ''}</td><td>${typeText(property)}</td><td>${rulesText(property)}</td></tr>`,
+    );
   }
   out.push('</table>');
   if (schema.additionalProperties === false) out.push('<p class="muted">No other fields (unknown ones are refused).</p>');

@@ -175,7 +175,9 @@ const IDP_FIELD_NOTES: Record<string, string> = {
 function withNotes(schema: JsonSchema, notes: Record<string, string>): JsonSchema {
   const properties = schema.properties as Record<string, JsonSchema> | undefined;
   if (!properties) return schema;
-  const described = Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, notes[name] ? { ...property, description: notes[name] } : property]));
+  const described = Object.fromEntries(
+    Object.entries(properties).map(([name, property]) => [name, notes[name] ? { ...property, description: notes[name] } : property]),
+  );
   return { ...schema, properties: described };
 }
 
@@ -190,7 +192,8 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 }
 
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
-const answer = (description: string, schema?: JsonSchema): OpenApiResponse => (schema ? { description, content: json(schema) } : { description });
+const answer = (description: string, schema?: JsonSchema): OpenApiResponse =>
+  schema ? { description, content: json(schema) } : { description };
 const failure = (description: string) => answer(description, ref('AdminError'));
 
 const COMMON_FAILURES: Record<string, OpenApiResponse> = {
@@ -209,8 +212,14 @@ const TENANT_DOMAIN = {
   description: 'The tenant (default `carbon.super`); unknown is 400.',
   schema: { type: 'string' },
 };
-const pathParam = (name: string, description: string) => ({ name, in: 'path' as const, required: true, description, schema: { type: 'string' } });
-const IDP_ID = pathParam('id', 'The identity provider id (another tenant\'s id is 404, as an unknown one).');
+const pathParam = (name: string, description: string) => ({
+  name,
+  in: 'path' as const,
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
+const IDP_ID = pathParam('id', "The identity provider id (another tenant's id is 404, as an unknown one).");
 
 function body(schemaName: string) {
   return { required: true, content: json(ref(schemaName)) };
@@ -223,7 +232,9 @@ function operation(
   responses: OpenApiOperation['responses'],
   extra: Partial<Pick<OpenApiOperation, 'parameters' | 'requestBody' | 'description'>> = {},
 ): OpenApiOperation {
-  const withBody: Record<string, OpenApiResponse> = extra.requestBody ? { '413': failure('The body is over the limit.'), '415': failure('The body is not JSON.') } : {};
+  const withBody: Record<string, OpenApiResponse> = extra.requestBody
+    ? { '413': failure('The body is over the limit.'), '415': failure('The body is not JSON.') }
+    : {};
   return { operationId, summary, tags: [tag], ...extra, responses: { ...responses, ...withBody, ...COMMON_FAILURES } };
 }
 
@@ -247,97 +258,192 @@ export function adminOpenApiDocument(options: AdminOpenApiOptions = {}): OpenApi
   const paths: OpenApiDocument['paths'] = {
     '/tenants': {
       get: operation('listTenants', 'tenants', 'List tenants', { '200': answer('The tenants.', { type: 'array', items: ref('Tenant') }) }),
-      post: operation('createTenant', 'tenants', 'Add a tenant', {
-        '201': answer('The tenant.', ref('Tenant')),
-        '400': failure('Invalid domain.'),
-        '409': failure('The domain is taken.'),
-      }, { requestBody: body('CreateTenant') }),
+      post: operation(
+        'createTenant',
+        'tenants',
+        'Add a tenant',
+        {
+          '201': answer('The tenant.', ref('Tenant')),
+          '400': failure('Invalid domain.'),
+          '409': failure('The domain is taken.'),
+        },
+        { requestBody: body('CreateTenant') },
+      ),
     },
     '/identity-providers': {
-      get: operation('listIdentityProviders', 'identity providers', 'List the tenant\'s identity providers', {
-        '200': answer('By name; certificates without PEM.', { type: 'array', items: ref('IdentityProvider') }),
-        '400': failure('Unknown tenant or query parameter.'),
-      }, { parameters: [TENANT_DOMAIN] }),
-      post: operation('createIdentityProvider', 'identity providers', 'Register an identity provider', {
-        '201': { ...answer('The identity provider.', ref('IdentityProvider')), headers: { Location: { description: 'Its URL', schema: { type: 'string' } } } },
-        '400': failure('Invalid field, or neither certificates nor jwksUri.'),
-        '409': failure('The name is taken in this tenant.'),
-      }, { parameters: [TENANT_DOMAIN], requestBody: body('CreateIdentityProvider') }),
+      get: operation(
+        'listIdentityProviders',
+        'identity providers',
+        "List the tenant's identity providers",
+        {
+          '200': answer('By name; certificates without PEM.', { type: 'array', items: ref('IdentityProvider') }),
+          '400': failure('Unknown tenant or query parameter.'),
+        },
+        { parameters: [TENANT_DOMAIN] },
+      ),
+      post: operation(
+        'createIdentityProvider',
+        'identity providers',
+        'Register an identity provider',
+        {
+          '201': {
+            ...answer('The identity provider.', ref('IdentityProvider')),
+            headers: { Location: { description: 'Its URL', schema: { type: 'string' } } },
+          },
+          '400': failure('Invalid field, or neither certificates nor jwksUri.'),
+          '409': failure('The name is taken in this tenant.'),
+        },
+        { parameters: [TENANT_DOMAIN], requestBody: body('CreateIdentityProvider') },
+      ),
     },
     '/identity-providers/{id}': {
-      get: operation('getIdentityProvider', 'identity providers', 'Read an identity provider', {
-        '200': answer('The identity provider, certificates with their PEM.', ref('IdentityProvider')),
-        '404': failure('No such identity provider in this tenant.'),
-      }, { parameters: [IDP_ID, TENANT_DOMAIN] }),
-      patch: operation('updateIdentityProvider', 'identity providers', 'Change an identity provider (JSON merge patch, RFC 7396)', {
-        '200': answer('The identity provider.', ref('IdentityProvider')),
-        '400': failure('Invalid field.'),
-        '404': failure('No such identity provider in this tenant.'),
-        '409': failure('The new name is taken.'),
-      }, {
-        parameters: [IDP_ID, TENANT_DOMAIN],
-        requestBody: body('PatchIdentityProvider'),
-        description: '`null` resets a nullable field to its default; `certificates` and `aliases`, when given, replace the sets.',
-      }),
-      delete: operation('deleteIdentityProvider', 'identity providers', 'Delete an identity provider', {
-        '204': answer('Deleted; its refresh tokens stop working.'),
-        '404': failure('No such identity provider in this tenant.'),
-      }, { parameters: [IDP_ID, TENANT_DOMAIN] }),
+      get: operation(
+        'getIdentityProvider',
+        'identity providers',
+        'Read an identity provider',
+        {
+          '200': answer('The identity provider, certificates with their PEM.', ref('IdentityProvider')),
+          '404': failure('No such identity provider in this tenant.'),
+        },
+        { parameters: [IDP_ID, TENANT_DOMAIN] },
+      ),
+      patch: operation(
+        'updateIdentityProvider',
+        'identity providers',
+        'Change an identity provider (JSON merge patch, RFC 7396)',
+        {
+          '200': answer('The identity provider.', ref('IdentityProvider')),
+          '400': failure('Invalid field.'),
+          '404': failure('No such identity provider in this tenant.'),
+          '409': failure('The new name is taken.'),
+        },
+        {
+          parameters: [IDP_ID, TENANT_DOMAIN],
+          requestBody: body('PatchIdentityProvider'),
+          description: '`null` resets a nullable field to its default; `certificates` and `aliases`, when given, replace the sets.',
+        },
+      ),
+      delete: operation(
+        'deleteIdentityProvider',
+        'identity providers',
+        'Delete an identity provider',
+        {
+          '204': answer('Deleted; its refresh tokens stop working.'),
+          '404': failure('No such identity provider in this tenant.'),
+        },
+        { parameters: [IDP_ID, TENANT_DOMAIN] },
+      ),
     },
     '/identity-providers/{id}/certificates': {
-      post: operation('addCertificate', 'identity providers', 'Add a certificate', {
-        '201': answer('The certificate.', ref('Certificate')),
-        '400': failure('Not a usable certificate.'),
-        '404': failure('No such identity provider in this tenant.'),
-        '409': failure('The IdP has this certificate already.'),
-      }, { parameters: [IDP_ID, TENANT_DOMAIN], requestBody: body('AddCertificate') }),
+      post: operation(
+        'addCertificate',
+        'identity providers',
+        'Add a certificate',
+        {
+          '201': answer('The certificate.', ref('Certificate')),
+          '400': failure('Not a usable certificate.'),
+          '404': failure('No such identity provider in this tenant.'),
+          '409': failure('The IdP has this certificate already.'),
+        },
+        { parameters: [IDP_ID, TENANT_DOMAIN], requestBody: body('AddCertificate') },
+      ),
     },
     '/identity-providers/{id}/certificates/{certId}': {
-      delete: operation('removeCertificate', 'identity providers', 'Remove a certificate', {
-        '204': answer('Removed.'),
-        '404': failure('No such identity provider or certificate.'),
-      }, { parameters: [IDP_ID, pathParam('certId', 'The certificate id.'), TENANT_DOMAIN] }),
+      delete: operation(
+        'removeCertificate',
+        'identity providers',
+        'Remove a certificate',
+        {
+          '204': answer('Removed.'),
+          '404': failure('No such identity provider or certificate.'),
+        },
+        { parameters: [IDP_ID, pathParam('certId', 'The certificate id.'), TENANT_DOMAIN] },
+      ),
     },
     '/identity-providers/{id}/aliases': {
-      post: operation('addAlias', 'identity providers', 'Add an alias (an accepted audience)', {
-        '201': answer('The alias.', ref('Alias')),
-        '400': failure('Invalid alias.'),
-        '404': failure('No such identity provider in this tenant.'),
-        '409': failure('The IdP has this alias already.'),
-      }, { parameters: [IDP_ID, TENANT_DOMAIN], requestBody: body('AddAlias') }),
+      post: operation(
+        'addAlias',
+        'identity providers',
+        'Add an alias (an accepted audience)',
+        {
+          '201': answer('The alias.', ref('Alias')),
+          '400': failure('Invalid alias.'),
+          '404': failure('No such identity provider in this tenant.'),
+          '409': failure('The IdP has this alias already.'),
+        },
+        { parameters: [IDP_ID, TENANT_DOMAIN], requestBody: body('AddAlias') },
+      ),
     },
     '/identity-providers/{id}/aliases/{alias}': {
-      delete: operation('removeAlias', 'identity providers', 'Remove an alias', {
-        '204': answer('Removed.'),
-        '404': failure('No such identity provider or alias.'),
-      }, { parameters: [IDP_ID, pathParam('alias', 'The alias, URL-encoded, exactly as stored.'), TENANT_DOMAIN] }),
+      delete: operation(
+        'removeAlias',
+        'identity providers',
+        'Remove an alias',
+        {
+          '204': answer('Removed.'),
+          '404': failure('No such identity provider or alias.'),
+        },
+        { parameters: [IDP_ID, pathParam('alias', 'The alias, URL-encoded, exactly as stored.'), TENANT_DOMAIN] },
+      ),
     },
     '/issued-tokens': {
-      get: operation('listIssuedTokens', 'audit', 'Audit: tokens issued for assertions, newest first', {
-        '200': answer('Audit rows; never a token or its hash.', { type: 'array', items: ref('IssuedToken') }),
-        '400': failure('Unknown tenant or invalid query parameter.'),
-      }, {
-        parameters: Object.entries(issuedQuery.properties).map(([name, schema]) => ({ name, in: 'query' as const, required: false, description: issuedDescriptions[name], schema })),
-      }),
+      get: operation(
+        'listIssuedTokens',
+        'audit',
+        'Audit: tokens issued for assertions, newest first',
+        {
+          '200': answer('Audit rows; never a token or its hash.', { type: 'array', items: ref('IssuedToken') }),
+          '400': failure('Unknown tenant or invalid query parameter.'),
+        },
+        {
+          parameters: Object.entries(issuedQuery.properties).map(([name, schema]) => ({
+            name,
+            in: 'query' as const,
+            required: false,
+            description: issuedDescriptions[name],
+            schema,
+          })),
+        },
+      ),
     },
     '/assertions/validate': {
-      post: operation('validateAssertion', 'audit', 'Dry run: would the token endpoint accept this assertion?', {
-        '200': answer('The verdict; nothing is recorded and the assertion stays usable.', ref('DryRunResult')),
-        '400': failure('Invalid field or tenant.'),
-      }, { parameters: [TENANT_DOMAIN], requestBody: body('ValidateAssertion') }),
+      post: operation(
+        'validateAssertion',
+        'audit',
+        'Dry run: would the token endpoint accept this assertion?',
+        {
+          '200': answer('The verdict; nothing is recorded and the assertion stays usable.', ref('DryRunResult')),
+          '400': failure('Invalid field or tenant.'),
+        },
+        { parameters: [TENANT_DOMAIN], requestBody: body('ValidateAssertion') },
+      ),
     },
   };
 
   if (options.applications) {
-    const hostAnswer = answer('The host\'s answer (`applications.create` / `applications.list`).', { type: 'object' });
+    const hostAnswer = answer("The host's answer (`applications.create` / `applications.list`).", { type: 'object' });
     paths['/applications'] = {
       ...(options.applications.list
-        ? { get: operation('listApplications', 'applications', 'List the tenant\'s applications (host-provided)', { '200': hostAnswer }, { parameters: [TENANT_DOMAIN] }) }
+        ? {
+            get: operation(
+              'listApplications',
+              'applications',
+              "List the tenant's applications (host-provided)",
+              { '200': hostAnswer },
+              { parameters: [TENANT_DOMAIN] },
+            ),
+          }
         : {}),
-      post: operation('createApplication', 'applications', 'Create an application (host-provided)', { '201': hostAnswer, '400': failure('Invalid body or tenant.') }, {
-        parameters: [TENANT_DOMAIN],
-        requestBody: { required: true, content: json({ type: 'object' }) },
-      }),
+      post: operation(
+        'createApplication',
+        'applications',
+        'Create an application (host-provided)',
+        { '201': hostAnswer, '400': failure('Invalid body or tenant.') },
+        {
+          parameters: [TENANT_DOMAIN],
+          requestBody: { required: true, content: json({ type: 'object' }) },
+        },
+      ),
     };
   }
 
@@ -377,7 +483,11 @@ export function adminOpenApiDocument(options: AdminOpenApiOptions = {}): OpenApi
         AdminError: jsonSchema(errorSchema, 'output'),
       },
       securitySchemes: {
-        adminBearer: { type: 'http', scheme: 'bearer', description: 'As the host\'s `authorize` hook decides; `bearerTokenAuthorizer` takes `Authorization: Bearer <ADMIN_TOKEN>`.' },
+        adminBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "As the host's `authorize` hook decides; `bearerTokenAuthorizer` takes `Authorization: Bearer <ADMIN_TOKEN>`.",
+        },
       },
     },
   };

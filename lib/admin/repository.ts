@@ -62,7 +62,11 @@ export class AdminRepository {
   async listTenants(): Promise<TenantView[]> {
     return guard(async () => {
       const rows = await this.knex('jwt_bearer_tenants').select('id', 'domain', 'created_at').orderBy('domain');
-      return rows.map((row: { id: string; domain: string; created_at: Date | string }) => ({ id: row.id, domain: row.domain, createdAt: toDate(row.created_at) }));
+      return rows.map((row: { id: string; domain: string; created_at: Date | string }) => ({
+        id: row.id,
+        domain: row.domain,
+        createdAt: toDate(row.created_at),
+      }));
     });
   }
 
@@ -86,7 +90,9 @@ export class AdminRepository {
     return this.write(() =>
       this.knex.transaction(async (trx) => {
         const [row] = await uniqueOr(
-          trx('jwt_bearer_identity_providers').insert({ tenant_id: tenantId, ...toColumns(input.fields) }).returning('id'),
+          trx('jwt_bearer_identity_providers')
+            .insert({ tenant_id: tenantId, ...toColumns(input.fields) })
+            .returning('id'),
           () => nameTaken(input.fields.name!),
         );
         await insertCertificates(trx, row.id, input.certificates);
@@ -107,7 +113,9 @@ export class AdminRepository {
         if (!(await lockIdentityProvider(trx, tenantId, id))) return null;
         const columns = toColumns(patch.fields);
         await uniqueOr(
-          trx('jwt_bearer_identity_providers').where({ id }).update({ ...columns, updated_at: later(trx) }),
+          trx('jwt_bearer_identity_providers')
+            .where({ id })
+            .update({ ...columns, updated_at: later(trx) }),
           () => nameTaken(patch.fields.name!),
         );
         if (patch.certificates) await replaceCertificates(trx, id, patch.certificates);
@@ -163,7 +171,9 @@ export class AdminRepository {
       this.knex.transaction(async (trx) => {
         if (!(await lockIdentityProvider(trx, tenantId, idpId))) return null;
         const [row] = await uniqueOr(
-          trx('jwt_bearer_idp_aliases').insert({ idp_id: idpId, alias, created_at: inOrder(trx, 'jwt_bearer_idp_aliases', idpId) }).returning(['alias', 'created_at']),
+          trx('jwt_bearer_idp_aliases')
+            .insert({ idp_id: idpId, alias, created_at: inOrder(trx, 'jwt_bearer_idp_aliases', idpId) })
+            .returning(['alias', 'created_at']),
           () => new AdminError('conflict', `This identity provider already has the alias ${JSON.stringify(alias)}.`, { field: 'alias' }),
         );
         await touch(trx, idpId);
@@ -197,7 +207,13 @@ export class AdminRepository {
       if (filter.idp !== undefined) query.andWhere({ idp_name: filter.idp });
       if (filter.sub !== undefined) query.andWhere({ subject: filter.sub });
       if (filter.clientId !== undefined) query.andWhere({ client_id: filter.clientId });
-      const rows = await query.orderBy([{ column: 'issued_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(filter.limit).select('*');
+      const rows = await query
+        .orderBy([
+          { column: 'issued_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ])
+        .limit(filter.limit)
+        .select('*');
       return (rows as IssuedTokenRow[]).map(toIssuedTokenRecord);
     });
   }
@@ -282,7 +298,9 @@ function toColumns(fields: IdentityProviderFields): Record<string, unknown> {
  * (Callers hold the IdP's row lock, or the IdP is new, so two writers cannot pick the same time.)
  */
 function inOrder(trx: Knex.Transaction, table: 'jwt_bearer_idp_certificates' | 'jwt_bearer_idp_aliases', idpId: string): Knex.Raw {
-  return trx.raw(`greatest(clock_timestamp(), (select max(created_at) + interval '1 microsecond' from ${table} where idp_id = ?::uuid))`, [idpId]);
+  return trx.raw(`greatest(clock_timestamp(), (select max(created_at) + interval '1 microsecond' from ${table} where idp_id = ?::uuid))`, [
+    idpId,
+  ]);
 }
 
 /** Locks the IdP row for this transaction, so set replacements and sub-resource changes serialise. */
@@ -293,7 +311,9 @@ async function lockIdentityProvider(trx: Knex.Transaction, tenantId: string, id:
 
 /** Marks the IdP changed (a change is in force at once; `updatedAt` says when). */
 async function touch(trx: Knex.Transaction, idpId: string): Promise<void> {
-  await trx('jwt_bearer_identity_providers').where({ id: idpId }).update({ updated_at: later(trx) });
+  await trx('jwt_bearer_identity_providers')
+    .where({ id: idpId })
+    .update({ updated_at: later(trx) });
 }
 
 /**
@@ -310,19 +330,37 @@ async function insertCertificates(trx: Knex.Transaction, idpId: string, certs: r
   for (const cert of certs) {
     const [row] = await uniqueOr(
       trx('jwt_bearer_idp_certificates')
-        .insert({ idp_id: idpId, pem: cert.pem, thumbprint: cert.thumbprint, subject: cert.subject, not_before: cert.notBefore, not_after: cert.notAfter, kid: cert.kid, created_at: inOrder(trx, 'jwt_bearer_idp_certificates', idpId) })
+        .insert({
+          idp_id: idpId,
+          pem: cert.pem,
+          thumbprint: cert.thumbprint,
+          subject: cert.subject,
+          not_before: cert.notBefore,
+          not_after: cert.notAfter,
+          kid: cert.kid,
+          created_at: inOrder(trx, 'jwt_bearer_idp_certificates', idpId),
+        })
         .returning('id'),
       () => new AdminError('conflict', `This identity provider already has the certificate ${cert.thumbprint}.`, { field: 'pem' }),
     );
-    inserted.push({ id: row.id, pem: cert.pem, thumbprint: cert.thumbprint, subject: cert.subject, notBefore: cert.notBefore, notAfter: cert.notAfter, kid: cert.kid });
+    inserted.push({
+      id: row.id,
+      pem: cert.pem,
+      thumbprint: cert.thumbprint,
+      subject: cert.subject,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      kid: cert.kid,
+    });
   }
   return inserted;
 }
 
 async function insertAliases(trx: Knex.Transaction, idpId: string, aliases: readonly string[]): Promise<void> {
   for (const alias of aliases) {
-    await uniqueOr(trx('jwt_bearer_idp_aliases').insert({ idp_id: idpId, alias, created_at: inOrder(trx, 'jwt_bearer_idp_aliases', idpId) }), () =>
-      new AdminError('conflict', `This identity provider already has the alias ${JSON.stringify(alias)}.`, { field: 'aliases' }),
+    await uniqueOr(
+      trx('jwt_bearer_idp_aliases').insert({ idp_id: idpId, alias, created_at: inOrder(trx, 'jwt_bearer_idp_aliases', idpId) }),
+      () => new AdminError('conflict', `This identity provider already has the alias ${JSON.stringify(alias)}.`, { field: 'aliases' }),
     );
   }
 }
@@ -335,14 +373,25 @@ async function replaceCertificates(trx: Knex.Transaction, idpId: string, certs: 
   for (const cert of certs.filter((c) => kept.has(c.thumbprint))) {
     await trx('jwt_bearer_idp_certificates').where({ idp_id: idpId, thumbprint: cert.thumbprint }).update({ kid: cert.kid });
   }
-  await insertCertificates(trx, idpId, certs.filter((c) => !kept.has(c.thumbprint)));
+  await insertCertificates(
+    trx,
+    idpId,
+    certs.filter((c) => !kept.has(c.thumbprint)),
+  );
 }
 
 /** The set becomes `aliases`: others are deleted, new ones inserted (kept ones keep their order). */
 async function replaceAliases(trx: Knex.Transaction, idpId: string, aliases: readonly string[]): Promise<void> {
-  await trx('jwt_bearer_idp_aliases').where({ idp_id: idpId }).whereNotIn('alias', [...aliases]).delete();
+  await trx('jwt_bearer_idp_aliases')
+    .where({ idp_id: idpId })
+    .whereNotIn('alias', [...aliases])
+    .delete();
   const kept = new Set<string>((await trx('jwt_bearer_idp_aliases').where({ idp_id: idpId }).pluck('alias')) as string[]);
-  await insertAliases(trx, idpId, aliases.filter((a) => !kept.has(a)));
+  await insertAliases(
+    trx,
+    idpId,
+    aliases.filter((a) => !kept.has(a)),
+  );
 }
 
 function nameTaken(name: string): AdminError {
@@ -375,4 +424,3 @@ async function guard<T>(call: () => Promise<T>): Promise<T> {
     throw error;
   }
 }
-

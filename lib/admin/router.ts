@@ -120,7 +120,8 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   async function tenantOf(query: { tenantDomain?: string }): Promise<Tenant> {
     const domain = query.tenantDomain ?? DEFAULT_TENANT;
     const tenant = domain.length > 0 && domain.length <= 253 ? await repository.findTenant(domain) : null;
-    if (!tenant) throw new AdminError('invalid_request', 'Unknown tenant domain: create it first with POST /tenants.', { field: 'tenantDomain' });
+    if (!tenant)
+      throw new AdminError('invalid_request', 'Unknown tenant domain: create it first with POST /tenants.', { field: 'tenantDomain' });
     return tenant;
   }
 
@@ -199,7 +200,11 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
         const input = parseInput(patchIdentityProviderBody, req.body, 'body');
         const { certificates, aliases, ...fields } = input;
         const parsed = certificates ? parseCertificateList(certificates, 'certificates') : undefined;
-        const idp = await repository.updateIdentityProvider(tenant.id, param(req, 'id'), { fields: fields as IdentityProviderFields, certificates: parsed, aliases });
+        const idp = await repository.updateIdentityProvider(tenant.id, param(req, 'id'), {
+          fields: fields as IdentityProviderFields,
+          certificates: parsed,
+          aliases,
+        });
         if (!idp) throw new AdminError('not_found', NOT_FOUND_IDP);
         res.status(200).json(identityProviderView(idp, { now: now() }));
       }),
@@ -262,7 +267,8 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
         const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
         const outcome = await repository.removeAlias(tenant.id, param(req, 'id'), param(req, 'alias'));
         if (outcome === 'idp_not_found') throw new AdminError('not_found', NOT_FOUND_IDP);
-        if (outcome === 'not_found') throw new AdminError('not_found', 'This identity provider has no such alias (send it URL-encoded, exactly as stored).');
+        if (outcome === 'not_found')
+          throw new AdminError('not_found', 'This identity provider has no such alias (send it URL-encoded, exactly as stored).');
         res.status(204).end();
       }),
     )
@@ -276,7 +282,12 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
       asyncHandler(async (req, res) => {
         const query = parseInput(issuedTokensQuery, req.query, 'query');
         const tenant = await tenantOf(query);
-        const rows = await repository.listIssuedTokens(tenant.id, { idp: query.idp, sub: query.sub, clientId: query.clientId, limit: query.limit ?? 100 });
+        const rows = await repository.listIssuedTokens(tenant.id, {
+          idp: query.idp,
+          sub: query.sub,
+          clientId: query.clientId,
+          limit: query.limit ?? 100,
+        });
         res.status(200).json(rows.map(issuedTokenView));
       }),
     )
@@ -289,7 +300,11 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
       asyncHandler(async (req, res) => {
         const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
         const input = parseInput(validateAssertionBody, req.body, 'body');
-        const result = await dryRunAssertion({ verifier: getVerifier(), repository, tokenEndpointUrl: options.tokenEndpointUrl }, tenant, input);
+        const result = await dryRunAssertion(
+          { verifier: getVerifier(), repository, tokenEndpointUrl: options.tokenEndpointUrl },
+          tenant,
+          input,
+        );
         res.status(200).json(result);
       }),
     )
@@ -341,13 +356,16 @@ function param(req: Request, name: string): string {
 }
 
 function validateOptions(options: AdminRouterOptions): void {
-  if (!options || typeof options !== 'object') throw new ConfigurationError('createAdminRouter(options): options must be an object { knex, authorize, … }.');
+  if (!options || typeof options !== 'object')
+    throw new ConfigurationError('createAdminRouter(options): options must be an object { knex, authorize, … }.');
   const { knex, authorize, verifier, tokenEndpointUrl, applications, bodyLimitBytes, onError } = options;
   if (typeof knex !== 'function' || typeof (knex as { raw?: unknown }).raw !== 'function') {
     throw new ConfigurationError('createAdminRouter: options.knex must be a Knex instance (e.g. from openDatabase()).');
   }
   if (typeof authorize !== 'function') {
-    throw new ConfigurationError('createAdminRouter: options.authorize must be a function (req) => boolean | Promise<boolean>, e.g. bearerTokenAuthorizer(token).');
+    throw new ConfigurationError(
+      'createAdminRouter: options.authorize must be a function (req) => boolean | Promise<boolean>, e.g. bearerTokenAuthorizer(token).',
+    );
   }
   if (verifier !== undefined && typeof verifier?.verify !== 'function') {
     throw new ConfigurationError('createAdminRouter: options.verifier must be an AssertionVerifier (from createAssertionVerifier()).');
@@ -359,13 +377,26 @@ function validateOptions(options: AdminRouterOptions): void {
     } catch {
       ok = false;
     }
-    if (!ok) throw new ConfigurationError(`createAdminRouter: options.tokenEndpointUrl must be an absolute URL; got ${JSON.stringify(tokenEndpointUrl)}.`);
+    if (!ok)
+      throw new ConfigurationError(
+        `createAdminRouter: options.tokenEndpointUrl must be an absolute URL; got ${JSON.stringify(tokenEndpointUrl)}.`,
+      );
   }
-  if (applications !== undefined && (typeof applications?.create !== 'function' || (applications.list !== undefined && typeof applications.list !== 'function'))) {
-    throw new ConfigurationError('createAdminRouter: options.applications must be { create(tenant, body): Promise<{ status, body }>, list?(tenant) }.');
+  if (
+    applications !== undefined &&
+    (typeof applications?.create !== 'function' || (applications.list !== undefined && typeof applications.list !== 'function'))
+  ) {
+    throw new ConfigurationError(
+      'createAdminRouter: options.applications must be { create(tenant, body): Promise<{ status, body }>, list?(tenant) }.',
+    );
   }
-  if (bodyLimitBytes !== undefined && (!Number.isSafeInteger(bodyLimitBytes) || bodyLimitBytes < 1024 || bodyLimitBytes > 16 * 1024 * 1024)) {
-    throw new ConfigurationError(`createAdminRouter: options.bodyLimitBytes must be an integer from 1024 to 16777216; got ${String(bodyLimitBytes)}.`);
+  if (
+    bodyLimitBytes !== undefined &&
+    (!Number.isSafeInteger(bodyLimitBytes) || bodyLimitBytes < 1024 || bodyLimitBytes > 16 * 1024 * 1024)
+  ) {
+    throw new ConfigurationError(
+      `createAdminRouter: options.bodyLimitBytes must be an integer from 1024 to 16777216; got ${String(bodyLimitBytes)}.`,
+    );
   }
   if (onError !== undefined && typeof onError !== 'function') {
     throw new ConfigurationError('createAdminRouter: options.onError must be a function (error, req) => void.');

@@ -70,7 +70,8 @@ export function algorithmProblem(alg: string): string | undefined {
     return `${JSON.stringify(alg)} is a symmetric (HMAC) algorithm; only asymmetric signatures are accepted`;
   }
   const sameIgnoringCase = DEFAULT_ALGORITHMS.find((known) => known.toLowerCase() === alg.toLowerCase());
-  if (sameIgnoringCase) return `${JSON.stringify(alg)} is not an algorithm name (they are case-sensitive): did you mean "${sameIgnoringCase}"?`;
+  if (sameIgnoringCase)
+    return `${JSON.stringify(alg)} is not an algorithm name (they are case-sensitive): did you mean "${sameIgnoringCase}"?`;
   return `${JSON.stringify(alg.slice(0, 40))} is not a supported algorithm; use one of ${DEFAULT_ALGORITHMS.join(', ')}`;
 }
 
@@ -123,10 +124,9 @@ const jwksUri = z
 const kid = exactText(256);
 
 /** A certificate as the API takes it: the PEM text, or `{ pem, kid? }`. Parsed later by `certificate-input.ts`. */
-export const certificateInput = z.union(
-  [z.string(), z.strictObject({ pem: z.string(), kid: kid.optional() })],
-  { error: 'must be a PEM certificate string or an object {pem, kid?}' },
-);
+export const certificateInput = z.union([z.string(), z.strictObject({ pem: z.string(), kid: kid.optional() })], {
+  error: 'must be a PEM certificate string or an object {pem, kid?}',
+});
 export type CertificateInput = z.output<typeof certificateInput>;
 
 const alias = exactText(2048);
@@ -144,7 +144,9 @@ const idpFields = {
   clockSkewSeconds: nonNegativeInt,
   allowedSubjects: uniqueList(storableText(1024)).nullable(),
   allowedClients: uniqueList(storableText(1024)).nullable(),
-  allowedScopes: uniqueList(z.string().regex(SCOPE_TOKEN, 'must be a scope token (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes)')).nullable(),
+  allowedScopes: uniqueList(
+    z.string().regex(SCOPE_TOKEN, 'must be a scope token (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes)'),
+  ).nullable(),
   issueRefreshToken: z.boolean(),
   certificates: z.array(certificateInput).max(MAX_KEYS, `must have at most ${MAX_KEYS} entries`),
   aliases: z
@@ -246,7 +248,10 @@ const EXPECTED: Record<string, string> = {
 
 /** `certificates[1].pem` from zod's path. */
 export function pathText(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');
+  return path.reduce<string>(
+    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    '',
+  );
 }
 
 /**
@@ -271,7 +276,10 @@ function describeIssue(issue: z.core.$ZodIssue, where: 'body' | 'query'): { fiel
   if (issue.code === 'unrecognized_keys') {
     const names = issue.keys.map((key) => (path ? `${path}.${key}` : key));
     const noun = where === 'query' ? 'query parameter' : 'field';
-    return { field: names[0] ?? path, text: `Unknown ${noun}${names.length > 1 ? 's' : ''} ${names.map((n) => JSON.stringify(n)).join(', ')}` };
+    return {
+      field: names[0] ?? path,
+      text: `Unknown ${noun}${names.length > 1 ? 's' : ''} ${names.map((n) => JSON.stringify(n)).join(', ')}`,
+    };
   }
   if (issue.code === 'invalid_type' && path === '') {
     return { field: '', text: where === 'query' ? 'The query is malformed' : 'The request body must be a JSON object' };

@@ -18,7 +18,12 @@ export interface ChangeFeedOptions {
 }
 
 /** Defaults of {@link ChangeFeedOptions}: worst-case staleness after a silent connection loss is interval + timeout (3 s). */
-export const CHANGE_FEED_DEFAULTS = { heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 2000, reconnectMinMs: 100, reconnectMaxMs: 2000 } as const;
+export const CHANGE_FEED_DEFAULTS = {
+  heartbeatIntervalMs: 1000,
+  heartbeatTimeoutMs: 2000,
+  reconnectMinMs: 100,
+  reconnectMaxMs: 2000,
+} as const;
 
 /**
  * Tells in-process caches that the configuration in the database changed, from the database's own
@@ -188,7 +193,11 @@ class PostgresChangeFeed extends BaseFeed {
   private async connect(): Promise<void> {
     if (this.closed) return;
     if (!knexAlive(this.knex)) return void this.close();
-    const client = new Client({ ...this.config, application_name: 'oauth2-jwt-bearer change feed', query_timeout: this.options.heartbeatTimeoutMs });
+    const client = new Client({
+      ...this.config,
+      application_name: 'oauth2-jwt-bearer change feed',
+      query_timeout: this.options.heartbeatTimeoutMs,
+    });
     this.#client = client;
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));

@@ -31,8 +31,10 @@ export class CoherentCache<V> {
   #subscribed = false;
 
   constructor(options: CoherentCacheOptions) {
-    if (!options?.feed || typeof options.feed.subscribe !== 'function') throw new ConfigurationError('CoherentCache: options.feed must be a ChangeFeed (changeFeedFor(knex)).');
-    if (!Array.isArray(options.tables) || options.tables.length === 0) throw new ConfigurationError('CoherentCache: options.tables must name at least one table.');
+    if (!options?.feed || typeof options.feed.subscribe !== 'function')
+      throw new ConfigurationError('CoherentCache: options.feed must be a ChangeFeed (changeFeedFor(knex)).');
+    if (!Array.isArray(options.tables) || options.tables.length === 0)
+      throw new ConfigurationError('CoherentCache: options.tables must name at least one table.');
     const maxEntries = options.maxEntries ?? 10_000;
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
       throw new ConfigurationError(`CoherentCache: options.maxEntries must be a positive whole number; got ${String(options.maxEntries)}.`);
@@ -65,14 +67,11 @@ export class CoherentCache<V> {
     const settle = () => {
       if (this.#loading.get(key)?.promise === promise) this.#loading.delete(key);
     };
-    promise.then(
-      (value) => {
-        settle();
-        // Only an answer read entirely within one unchanged, trusted generation may be kept.
-        if (value !== undefined && feed.trusted && feed.generation === generation) this.#entries.set(key, value);
-      },
-      settle,
-    );
+    promise.then((value) => {
+      settle();
+      // Only an answer read entirely within one unchanged, trusted generation may be kept.
+      if (value !== undefined && feed.trusted && feed.generation === generation) this.#entries.set(key, value);
+    }, settle);
     return promise;
   }
 

@@ -6,7 +6,10 @@ import { isDatabaseUnavailable } from '../db/failure';
 /** A failure the CLI reports as one clear sentence and a non-zero exit code (no stack trace). */
 export class CliError extends OAuth2JwtBearerError {
   readonly code = 'cli_failed';
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -32,10 +35,14 @@ export function describeCliError(error: unknown, usesUrl: boolean): { message: s
     };
   }
   const code = driverCode(error);
-  if (code === '42P01') return { message: 'The database has no oauth2-jwt-bearer tables yet: run `oauth2-jwt-bearer migrate` first.', expected: true };
+  if (code === '42P01')
+    return { message: 'The database has no oauth2-jwt-bearer tables yet: run `oauth2-jwt-bearer migrate` first.', expected: true };
   if (isDatabaseUnavailable(error)) {
     const where = usesUrl ? 'the database at --database-url/DATABASE_URL' : 'the embedded database';
-    return { message: `Cannot reach ${where}${code ? ` (${code})` : ''}. Check that the database is running and the URL is right.`, expected: true };
+    return {
+      message: `Cannot reach ${where}${code ? ` (${code})` : ''}. Check that the database is running and the URL is right.`,
+      expected: true,
+    };
   }
   return { message: (error as Error)?.message ?? String(error), expected: false };
 }

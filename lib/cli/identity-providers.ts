@@ -71,7 +71,8 @@ export async function addTenant(knex: Knex, domain: string): Promise<{ id: strin
     return { id: (await repository.createTenant(body.domain)).id, created: true };
   } catch (error) {
     // The CLI keeps `tenant add` idempotent: an existing tenant is reported, not an error.
-    if (error instanceof AdminError && error.code === 'conflict') return { id: (await requireTenant(repository, domain)).id, created: false };
+    if (error instanceof AdminError && error.code === 'conflict')
+      return { id: (await requireTenant(repository, domain)).id, created: false };
     throw cliError(error);
   }
 }
@@ -96,7 +97,11 @@ export async function listTenants(knex: Knex): Promise<Array<{ id: string; domai
 export async function addIdentityProvider(knex: Knex, input: AddIdpInput): Promise<IdpSummary> {
   const repository = new AdminRepository(knex);
   const files = input.certificates.map((c) => c.source);
-  const { certificates = [], aliases = [], ...fields } = validated(
+  const {
+    certificates = [],
+    aliases = [],
+    ...fields
+  } = validated(
     () =>
       parseInput(
         createIdentityProviderBody,
@@ -127,11 +132,16 @@ export async function addIdentityProvider(knex: Knex, input: AddIdpInput): Promi
 export async function listIdentityProviders(knex: Knex, tenant?: string): Promise<IdpSummary[]> {
   const repository = new AdminRepository(knex);
   const tenants = tenant ? [await requireTenant(repository, tenant)] : await repository.listTenants();
-  const lists = await Promise.all(tenants.map(async (t) => (await repository.listIdentityProviders(t.id)).map((idp) => summary(t.domain, idp))));
+  const lists = await Promise.all(
+    tenants.map(async (t) => (await repository.listIdentityProviders(t.id)).map((idp) => summary(t.domain, idp))),
+  );
   return lists.flat();
 }
 
-export async function addCertificate(knex: Knex, input: { tenant: string; name: string; source: string; bytes: Buffer; kid?: string }): Promise<CertificateSummary> {
+export async function addCertificate(
+  knex: Knex,
+  input: { tenant: string; name: string; source: string; bytes: Buffer; kid?: string },
+): Promise<CertificateSummary> {
   const repository = new AdminRepository(knex);
   const files = [input.source];
   const body = validated(() => parseInput(addCertificateBody, { pem: certificateText(input.bytes), kid: input.kid }, 'body'), files);
@@ -149,7 +159,8 @@ export async function removeCertificate(knex: Knex, input: { tenant: string; nam
   const cert = idp.certificates.find((c) => c.id === input.certificate.toLowerCase() || c.thumbprint === input.certificate);
   const outcome = cert ? await repository.removeCertificate(tenant.id, idp.id, cert.id) : 'not_found';
   if (outcome === 'idp_not_found') throw noSuchIdp(input.name, input.tenant);
-  if (outcome === 'not_found') throw new CliError(`The identity provider "${input.name}" has no certificate ${input.certificate}. See: oauth2-jwt-bearer idp list`);
+  if (outcome === 'not_found')
+    throw new CliError(`The identity provider "${input.name}" has no certificate ${input.certificate}. See: oauth2-jwt-bearer idp list`);
 }
 
 export async function removeIdentityProvider(knex: Knex, input: { tenant: string; name: string }): Promise<void> {
@@ -166,7 +177,11 @@ async function requireTenant(repository: AdminRepository, domain: string): Promi
   return tenant;
 }
 
-async function requireIdp(repository: AdminRepository, domain: string, name: string): Promise<{ tenant: Tenant; idp: IdentityProviderRecord }> {
+async function requireIdp(
+  repository: AdminRepository,
+  domain: string,
+  name: string,
+): Promise<{ tenant: Tenant; idp: IdentityProviderRecord }> {
   const tenant = await requireTenant(repository, domain);
   const idp = await repository.findIdentityProviderByName(tenant.id, name);
   if (!idp) throw noSuchIdp(name, domain);

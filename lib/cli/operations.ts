@@ -24,7 +24,8 @@ export const OPERATIONS = {
   'idp.add': (knex: Knex, input: AddIdpInput) => addIdentityProvider(knex, input),
   'idp.list': (knex: Knex, input: { tenant?: string }) => listIdentityProviders(knex, input.tenant),
   'idp.remove': (knex: Knex, input: { tenant: string; name: string }) => removeIdentityProvider(knex, input),
-  'cert.add': (knex: Knex, input: { tenant: string; name: string; source: string; bytes: Buffer; kid?: string }) => addCertificate(knex, input),
+  'cert.add': (knex: Knex, input: { tenant: string; name: string; source: string; bytes: Buffer; kid?: string }) =>
+    addCertificate(knex, input),
   'cert.remove': (knex: Knex, input: { tenant: string; name: string; certificate: string }) => removeCertificate(knex, input),
   prune: (knex: Knex) => new KnexGrantStore(knex).pruneUsedAssertions(new Date()),
 } as const;
@@ -60,7 +61,8 @@ export function encodeWire(value: unknown): string {
 /** The inverse of {@link encodeWire}; certificate validity fields come back as Dates. */
 export function decodeWire(text: string): unknown {
   return JSON.parse(text, (key, v) => {
-    if (v && typeof v === 'object' && typeof (v as { $bytes?: unknown }).$bytes === 'string' && Object.keys(v).length === 1) return Buffer.from((v as { $bytes: string }).$bytes, 'base64');
+    if (v && typeof v === 'object' && typeof (v as { $bytes?: unknown }).$bytes === 'string' && Object.keys(v).length === 1)
+      return Buffer.from((v as { $bytes: string }).$bytes, 'base64');
     if (DATE_FIELDS.has(key) && typeof v === 'string' && !Number.isNaN(Date.parse(v))) return new Date(v);
     return v;
   });

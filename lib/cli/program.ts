@@ -83,7 +83,8 @@ export function buildProgram(ctx: CliContext): Command {
     }
   };
   const out = (line = '') => ctx.stdout(`${line}\n`);
-  const sub = (name: string) => new Command(name).exitOverride().configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
+  const sub = (name: string) =>
+    new Command(name).exitOverride().configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
   const collect = (value: string, previous: string[]) => [...previous, value];
   const readCert = async (file: string) => {
     try {
@@ -128,22 +129,37 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--algorithms <list>', 'comma-separated allow-list of JWS algorithms (default: RS*, PS*, ES*, EdDSA)')
     .option('--no-require-jti', 'accept assertions without a jti (replay is then keyed on the signed content)')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { name: string; cert: string[]; alias: string[]; tenant: string; displayName?: string; jwksUri?: string; algorithms?: string; requireJti: boolean; json?: boolean }) => {
-      const certificates = await Promise.all(o.cert.map(readCert));
-      const created = await operate('idp.add', {
-        tenant: o.tenant,
-        name: o.name,
-        displayName: o.displayName,
-        certificates,
-        aliases: o.alias,
-        jwksUri: o.jwksUri,
-        algorithms: o.algorithms?.split(',').map((a) => a.trim()).filter(Boolean),
-        requireJti: o.requireJti,
-      });
-      if (o.json) return out(JSON.stringify(created, null, 2));
-      out(`Identity provider ${created.name} added to tenant ${created.tenant} (id ${created.id}).`);
-      printIdp(out, created);
-    });
+    .action(
+      async (o: {
+        name: string;
+        cert: string[];
+        alias: string[];
+        tenant: string;
+        displayName?: string;
+        jwksUri?: string;
+        algorithms?: string;
+        requireJti: boolean;
+        json?: boolean;
+      }) => {
+        const certificates = await Promise.all(o.cert.map(readCert));
+        const created = await operate('idp.add', {
+          tenant: o.tenant,
+          name: o.name,
+          displayName: o.displayName,
+          certificates,
+          aliases: o.alias,
+          jwksUri: o.jwksUri,
+          algorithms: o.algorithms
+            ?.split(',')
+            .map((a) => a.trim())
+            .filter(Boolean),
+          requireJti: o.requireJti,
+        });
+        if (o.json) return out(JSON.stringify(created, null, 2));
+        out(`Identity provider ${created.name} added to tenant ${created.tenant} (id ${created.id}).`);
+        printIdp(out, created);
+      },
+    );
   idp
     .command('list')
     .description('list identity providers with their aliases and certificates')
@@ -179,7 +195,9 @@ export function buildProgram(ctx: CliContext): Command {
     .action(async (o: { name: string; cert: string; kid?: string; tenant: string }) => {
       const file = await readCert(o.cert);
       const added = await operate('cert.add', { tenant: o.tenant, name: o.name, kid: o.kid, ...file });
-      out(`Certificate ${added.thumbprint} added to ${o.name} (${added.subject}, valid ${iso(added.notBefore)} to ${iso(added.notAfter)}).`);
+      out(
+        `Certificate ${added.thumbprint} added to ${o.name} (${added.subject}, valid ${iso(added.notBefore)} to ${iso(added.notAfter)}).`,
+      );
     });
   cert
     .command('remove')
@@ -206,28 +224,41 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--kid <kid>', 'key id header')
     .option('--alg <alg>', "signing algorithm (default: the key's own, e.g. RS256 for an RSA key)")
     .option('--claim <name=value>', 'extra claim; value parsed as JSON when it can be (repeatable)', collect, [])
-    .action(async (o: { sub: string; aud: string[]; iss: string; exp: string; jti?: string; kid?: string; alg?: string; key: string; claim: string[] }) => {
-      let privateKeyPem: string;
-      try {
-        privateKeyPem = await readFile(resolve(ctx.cwd, o.key), 'utf8');
-      } catch {
-        throw new CliError(`Cannot read the key file ${o.key}.`);
-      }
-      if (!/^\d+$/.test(o.exp)) throw new CliError('--exp must be a positive whole number of seconds.');
-      if (o.aud.length === 0) throw new CliError('--aud <audience> is required: the token endpoint URL, or an alias by which the identity provider names it.');
-      const assertion = await mintAssertion({
-        privateKeyPem,
-        iss: o.iss,
-        sub: o.sub,
-        aud: o.aud,
-        expiresIn: Number(o.exp),
-        jti: o.jti,
-        kid: o.kid,
-        alg: o.alg,
-        claims: parseClaims(o.claim),
-      });
-      out(assertion);
-    });
+    .action(
+      async (o: {
+        sub: string;
+        aud: string[];
+        iss: string;
+        exp: string;
+        jti?: string;
+        kid?: string;
+        alg?: string;
+        key: string;
+        claim: string[];
+      }) => {
+        let privateKeyPem: string;
+        try {
+          privateKeyPem = await readFile(resolve(ctx.cwd, o.key), 'utf8');
+        } catch {
+          throw new CliError(`Cannot read the key file ${o.key}.`);
+        }
+        if (!/^\d+$/.test(o.exp)) throw new CliError('--exp must be a positive whole number of seconds.');
+        if (o.aud.length === 0)
+          throw new CliError('--aud <audience> is required: the token endpoint URL, or an alias by which the identity provider names it.');
+        const assertion = await mintAssertion({
+          privateKeyPem,
+          iss: o.iss,
+          sub: o.sub,
+          aud: o.aud,
+          expiresIn: Number(o.exp),
+          jti: o.jti,
+          kid: o.kid,
+          alg: o.alg,
+          claims: parseClaims(o.claim),
+        });
+        out(assertion);
+      },
+    );
 
   program
     .command('prune')

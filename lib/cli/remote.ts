@@ -24,7 +24,9 @@ export async function findRunningServer(dataDir: string): Promise<RunningServer 
     const info = await stat(file);
     // The token in it opens the database to whoever has it: it must be the owner's alone.
     if ((info.mode & 0o077) !== 0 || (typeof process.getuid === 'function' && info.uid !== process.getuid())) {
-      throw new CliError(`${file} must be readable by its owner only (mode 0600, owned by you); it is not, so it is not trusted. Delete it and restart the server.`);
+      throw new CliError(
+        `${file} must be readable by its owner only (mode 0600, owned by you); it is not, so it is not trusted. Delete it and restart the server.`,
+      );
     }
     text = await readFile(file, 'utf8');
   } catch (error) {
@@ -51,12 +53,16 @@ export async function findRunningServer(dataDir: string): Promise<RunningServer 
           signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS),
         });
       } catch (error) {
-        if ((error as Error).name === 'TimeoutError') throw new CliError(`The running server (process ${found.pid}) did not answer within ${COMMAND_TIMEOUT_MS / 1000} s.`);
+        if ((error as Error).name === 'TimeoutError')
+          throw new CliError(`The running server (process ${found.pid}) did not answer within ${COMMAND_TIMEOUT_MS / 1000} s.`);
         return 'unreachable';
       }
       const answer = decodeWire(await res.text()) as { ok: boolean; result?: unknown; error?: { message: string; exitCode: number } };
       if (answer.ok) return answer.result as OperationResult<typeof name>;
-      throw new CliError(answer.error?.message ?? `The running server refused the command (HTTP ${res.status}).`, answer.error?.exitCode ?? 1);
+      throw new CliError(
+        answer.error?.message ?? `The running server refused the command (HTTP ${res.status}).`,
+        answer.error?.exitCode ?? 1,
+      );
     },
   };
 }

@@ -54,7 +54,8 @@ export async function exposeDatabaseToCli(knex: Knex, options: CliBridgeOptions)
       res.end(text);
     };
     const authorization = req.headers.authorization ?? '';
-    if (!timingSafeEqual(digest(authorization), expected)) return answer(401, { ok: false, error: { message: 'Wrong or missing CLI endpoint token.', exitCode: 1 } });
+    if (!timingSafeEqual(digest(authorization), expected))
+      return answer(401, { ok: false, error: { message: 'Wrong or missing CLI endpoint token.', exitCode: 1 } });
     if (req.method !== 'POST' || req.url !== '/cli') return answer(404, { ok: false, error: { message: 'Only POST /cli.', exitCode: 1 } });
     const chunks: Buffer[] = [];
     let size = 0;
@@ -71,7 +72,8 @@ export async function exposeDatabaseToCli(knex: Knex, options: CliBridgeOptions)
         return answer(400, { ok: false, error: { message: 'The command is not valid JSON.', exitCode: 1 } });
       }
       const { operation, input } = command ?? {};
-      if (!isOperationName(operation)) return answer(400, { ok: false, error: { message: `Unknown operation ${JSON.stringify(operation)}.`, exitCode: 1 } });
+      if (!isOperationName(operation))
+        return answer(400, { ok: false, error: { message: `Unknown operation ${JSON.stringify(operation)}.`, exitCode: 1 } });
       runOperation(knex, operation, (input ?? {}) as never).then(
         (result) => {
           logger?.info({ event: 'cli_command', operation, outcome: 'done' }, 'CLI command run');

@@ -125,7 +125,10 @@ async function takeOverStale(file: string, seen: LockContent | 'unreadable'): Pr
   }
   try {
     const again = await readLock(file);
-    const unchanged = again === 'unreadable' ? seen === 'unreadable' : again !== 'missing' && seen !== 'unreadable' && again.pid === seen.pid && again.since === seen.since;
+    const unchanged =
+      again === 'unreadable'
+        ? seen === 'unreadable'
+        : again !== 'missing' && seen !== 'unreadable' && again.pid === seen.pid && again.since === seen.since;
     if (unchanged) await unlink(file).catch(() => undefined);
   } finally {
     await unlink(marker).catch(() => undefined);

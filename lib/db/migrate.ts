@@ -78,8 +78,10 @@ export interface MigrationStatus {
 
 /** Which migrations have run and which are pending. Read-only: it creates nothing, not even our table. */
 export async function migrationStatus(knex: Knex): Promise<MigrationStatus> {
-  const { rows } = await knex.raw<{ rows: Array<{ present: boolean }> }>('select to_regclass(?) is not null as present', [MIGRATIONS_TABLE]);
-  const applied = rows[0]?.present ? (await knex(MIGRATIONS_TABLE).orderBy('id').pluck('name')) as string[] : [];
+  const { rows } = await knex.raw<{ rows: Array<{ present: boolean }> }>('select to_regclass(?) is not null as present', [
+    MIGRATIONS_TABLE,
+  ]);
+  const applied = rows[0]?.present ? ((await knex(MIGRATIONS_TABLE).orderBy('id').pluck('name')) as string[]) : [];
   return { applied, pending: MIGRATIONS.map(([name]) => name).filter((name) => !applied.includes(name)) };
 }
 
@@ -129,10 +131,13 @@ async function underAdvisoryLock<T>(knex: Knex, options: MigrateOptions, work: (
     try {
       return await work();
     } finally {
-      await knex.raw('select pg_advisory_unlock(?::bigint)', [ADVISORY_LOCK_KEY]).connection(connection).catch((error: unknown) => {
-        // Never hand a connection that may still hold the lock back to the pool.
-        connection.__knex__disposed = error;
-      });
+      await knex
+        .raw('select pg_advisory_unlock(?::bigint)', [ADVISORY_LOCK_KEY])
+        .connection(connection)
+        .catch((error: unknown) => {
+          // Never hand a connection that may still hold the lock back to the pool.
+          connection.__knex__disposed = error;
+        });
     }
   } finally {
     await knex.client.releaseConnection(connection);

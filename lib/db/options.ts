@@ -57,7 +57,9 @@ export function resolveDatabaseOptions(options: DatabaseOptions): ResolvedDataba
   }
   const unknown = Object.keys(options).filter((key) => !KNOWN.has(key));
   if (unknown.length > 0) {
-    throw new ConfigurationError(`openDatabase(options): unknown option ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${[...KNOWN].join(', ')}.`);
+    throw new ConfigurationError(
+      `openDatabase(options): unknown option ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${[...KNOWN].join(', ')}.`,
+    );
   }
   const poolMax = integer(options, 'poolMax', 2, 1000) ?? DATABASE_DEFAULTS.poolMax;
   const acquireTimeoutMs = integer(options, 'acquireTimeoutMs', 1, MAX_TIMER_MS) ?? DATABASE_DEFAULTS.acquireTimeoutMs;
@@ -69,7 +71,12 @@ export function resolveDatabaseOptions(options: DatabaseOptions): ResolvedDataba
   return { engine: 'pglite', dataDir: dataDirectory(options.dataDir), acquireTimeoutMs };
 }
 
-function integer(options: DatabaseOptions, name: 'poolMax' | 'acquireTimeoutMs' | 'queryTimeoutMs', min: number, max: number): number | undefined {
+function integer(
+  options: DatabaseOptions,
+  name: 'poolMax' | 'acquireTimeoutMs' | 'queryTimeoutMs',
+  min: number,
+  max: number,
+): number | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -80,24 +87,32 @@ function integer(options: DatabaseOptions, name: 'poolMax' | 'acquireTimeoutMs' 
 
 function postgresUrl(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigurationError('openDatabase(options): databaseUrl must be a non-empty postgres:// URL (or leave it out for the embedded database).');
+    throw new ConfigurationError(
+      'openDatabase(options): databaseUrl must be a non-empty postgres:// URL (or leave it out for the embedded database).',
+    );
   }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     // Never echo the value: it may carry a password.
-    throw new ConfigurationError('openDatabase(options): databaseUrl is not a valid URL; expected postgres://user:password@host:5432/database.');
+    throw new ConfigurationError(
+      'openDatabase(options): databaseUrl is not a valid URL; expected postgres://user:password@host:5432/database.',
+    );
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigurationError(`openDatabase(options): databaseUrl must start with postgres:// or postgresql://; got "${url.protocol}//".`);
+    throw new ConfigurationError(
+      `openDatabase(options): databaseUrl must start with postgres:// or postgresql://; got "${url.protocol}//".`,
+    );
   }
   return value;
 }
 
 function dataDirectory(value: unknown): string {
   if (value === undefined) {
-    throw new ConfigurationError("openDatabase(options): give databaseUrl (PostgreSQL) or dataDir (the embedded database's directory, or ':memory:').");
+    throw new ConfigurationError(
+      "openDatabase(options): give databaseUrl (PostgreSQL) or dataDir (the embedded database's directory, or ':memory:').",
+    );
   }
   if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) {
     throw new ConfigurationError(`openDatabase(options): dataDir must be a directory path or ':memory:'; got ${describe(value)}.`);

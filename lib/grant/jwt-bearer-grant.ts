@@ -126,9 +126,10 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
       }
       // One commit: a host whose tokens live in the store's database may hand its token row to the
       // store, written with the replay record and audit row, in place of a second write by saveToken.
-      const prepared = store.writesTokenRows === true && typeof this.model.jwtBearerTokenRow === 'function'
-        ? checkTokenRow(await invokeModel<JwtBearerTokenRow>(this.model, 'jwtBearerTokenRow', this.model, [token, client, user]))
-        : undefined;
+      const prepared =
+        store.writesTokenRows === true && typeof this.model.jwtBearerTokenRow === 'function'
+          ? checkTokenRow(await invokeModel<JwtBearerTokenRow>(this.model, 'jwtBearerTokenRow', this.model, [token, client, user]))
+          : undefined;
 
       // Step 9: only now, so a refused request never burns a genuine jti.
       const auditId = await store.recordIssuance(

@@ -10,7 +10,8 @@ export function parseRequestedScope(value: unknown): string[] | undefined {
   if (typeof value !== 'string') throw new JwtBearerError('scope_invalid', { detail: 'scope is not a string' });
   const tokens = value.split(' ').filter((t) => t.length > 0);
   if (tokens.length === 0) return undefined;
-  if (!tokens.every((t) => SCOPE_TOKEN.test(t))) throw new JwtBearerError('scope_invalid', { detail: 'scope has characters outside RFC 6749 §3.3' });
+  if (!tokens.every((t) => SCOPE_TOKEN.test(t)))
+    throw new JwtBearerError('scope_invalid', { detail: 'scope has characters outside RFC 6749 §3.3' });
   return [...new Set(tokens)];
 }
 
@@ -20,7 +21,10 @@ export function parseRequestedScope(value: unknown): string[] | undefined {
  */
 export function checkScopePolicy(requested: string[] | undefined, idpAllowed: string[] | null, clientAllowed: string[] | null): void {
   if (!requested) return;
-  for (const [allowed, who] of [[idpAllowed, 'identity provider'], [clientAllowed, 'client']] as const) {
+  for (const [allowed, who] of [
+    [idpAllowed, 'identity provider'],
+    [clientAllowed, 'client'],
+  ] as const) {
     if (allowed && requested.some((s) => !allowed.includes(s))) {
       throw new JwtBearerError('scope_not_allowed', { detail: `scope outside the ${who}'s allowed scopes` });
     }

@@ -155,12 +155,23 @@ export async function authenticateClient<Client = unknown>(
   if (!credentials || !credentials.clientSecret) return INVALID_CLIENT;
   let client: Client | null | undefined;
   try {
-    client = await invokeModel<Client | null | undefined>(options.model, 'getClient', bound.model, [credentials.clientId, credentials.clientSecret]);
+    client = await invokeModel<Client | null | undefined>(options.model, 'getClient', bound.model, [
+      credentials.clientId,
+      credentials.clientSecret,
+    ]);
   } catch (error) {
     return unexpected(error);
   }
   if (!client) return INVALID_CLIENT;
-  return { ok: true, client, clientId: credentials.clientId, method: credentials.method, tenant: bound.tenant, body: read.body, model: bound.model };
+  return {
+    ok: true,
+    client,
+    clientId: credentials.clientId,
+    method: credentials.method,
+    tenant: bound.tenant,
+    body: read.body,
+    model: bound.model,
+  };
 }
 
 /**
@@ -173,7 +184,8 @@ export async function readClientRequest(
   req: ClientAuthenticationRequest,
   options: { bodyLimitBytes?: number } = {},
 ): Promise<ClientRequest | ClientAuthenticationFailure> {
-  if (req.method !== 'POST') return { ...failure('method_not_allowed', 405, 'invalid_request', 'The endpoint accepts POST only.'), allow: 'POST' };
+  if (req.method !== 'POST')
+    return { ...failure('method_not_allowed', 405, 'invalid_request', 'The endpoint accepts POST only.'), allow: 'POST' };
   if (!isForm(req)) return failure('content_type_invalid', 400, 'invalid_request', 'The body must be application/x-www-form-urlencoded.');
   let body: FormFields;
   try {
@@ -181,7 +193,8 @@ export async function readClientRequest(
   } catch (error) {
     if (!(error instanceof FormBodyError)) return unexpected(error);
     if (error.kind === 'too_large') return failure('body_too_large', 413, 'invalid_request', 'The request body is too large.');
-    if (error.kind === 'repeated') return failure('parameter_repeated', 400, 'invalid_request', new JwtBearerError('parameter_repeated').description);
+    if (error.kind === 'repeated')
+      return failure('parameter_repeated', 400, 'invalid_request', new JwtBearerError('parameter_repeated').description);
     return failure('parameter_malformed', 400, 'invalid_request', 'A request parameter is malformed.');
   }
   const tenantDomain = queryValue(req, 'tenantDomain');
@@ -248,7 +261,14 @@ export function readBasicCredentials(header: string | undefined): ClientCredenti
   if (colon < 0) return null;
   const clientId = formDecode(decoded.slice(0, colon));
   const clientSecret = formDecode(decoded.slice(colon + 1));
-  if (clientId === null || clientSecret === null || clientId.includes(':') || !VSCHAR.test(clientId) || !(clientSecret === '' || VSCHAR.test(clientSecret))) return null;
+  if (
+    clientId === null ||
+    clientSecret === null ||
+    clientId.includes(':') ||
+    !VSCHAR.test(clientId) ||
+    !(clientSecret === '' || VSCHAR.test(clientSecret))
+  )
+    return null;
   return { clientId, clientSecret, method: 'client_secret_basic' };
 }
 

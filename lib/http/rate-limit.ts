@@ -130,7 +130,10 @@ export function createFailureLimiter(options: FailureLimitOptions): FailureLimit
     },
     check(keys) {
       const t = now();
-      const waits = [perClient && keys.client && perClient.wait(keys.client, t), perIssuer && keys.issuer && perIssuer.wait(keys.issuer, t)];
+      const waits = [
+        perClient && keys.client && perClient.wait(keys.client, t),
+        perIssuer && keys.issuer && perIssuer.wait(keys.issuer, t),
+      ];
       const longest = Math.max(0, ...waits.map((w) => (typeof w === 'number' ? w : 0)));
       return longest > 0 ? Math.max(1, Math.ceil(longest / 1000)) : undefined;
     },
@@ -199,20 +202,31 @@ function unverifiedIssuer(assertion: unknown): string | undefined {
 }
 
 function validate(options: FailureLimitOptions): void {
-  if (!options || typeof options !== 'object') throw new ConfigurationError('options.failureLimit must be an object such as { perClient: { max: 20, windowSeconds: 60 } }.');
+  if (!options || typeof options !== 'object')
+    throw new ConfigurationError('options.failureLimit must be an object such as { perClient: { max: 20, windowSeconds: 60 } }.');
   for (const name of ['perClient', 'perIssuer'] as const) {
     const rule = options[name];
     if (rule === undefined) continue;
     if (!rule || typeof rule !== 'object') throw new ConfigurationError(`options.failureLimit.${name} must be { max, windowSeconds }.`);
     if (!Number.isInteger(rule.max) || rule.max < 1) {
-      throw new ConfigurationError(`options.failureLimit.${name}.max must be a positive whole number of failed attempts; got ${String(rule.max)}.`);
+      throw new ConfigurationError(
+        `options.failureLimit.${name}.max must be a positive whole number of failed attempts; got ${String(rule.max)}.`,
+      );
     }
-    if (typeof rule.windowSeconds !== 'number' || !Number.isFinite(rule.windowSeconds) || rule.windowSeconds <= 0 || rule.windowSeconds > 86_400) {
-      throw new ConfigurationError(`options.failureLimit.${name}.windowSeconds must be a number of seconds above 0 and at most 86400; got ${String(rule.windowSeconds)}.`);
+    if (
+      typeof rule.windowSeconds !== 'number' ||
+      !Number.isFinite(rule.windowSeconds) ||
+      rule.windowSeconds <= 0 ||
+      rule.windowSeconds > 86_400
+    ) {
+      throw new ConfigurationError(
+        `options.failureLimit.${name}.windowSeconds must be a number of seconds above 0 and at most 86400; got ${String(rule.windowSeconds)}.`,
+      );
     }
   }
   if (options.maxKeys !== undefined && !(Number.isInteger(options.maxKeys) && options.maxKeys > 0)) {
     throw new ConfigurationError(`options.failureLimit.maxKeys must be a positive whole number; got ${String(options.maxKeys)}.`);
   }
-  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigurationError('options.failureLimit.now must be a function returning milliseconds.');
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw new ConfigurationError('options.failureLimit.now must be a function returning milliseconds.');
 }

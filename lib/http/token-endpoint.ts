@@ -111,7 +111,8 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
         }
       }
       const bound = await bindTenant(read, { model, store });
-      if (!bound.ok) return refuse(res, report, answerOf(bound), bound.code, { grantType, cause: bound.status >= 500 ? bound.cause : undefined });
+      if (!bound.ok)
+        return refuse(res, report, answerOf(bound), bound.code, { grantType, cause: bound.status >= 500 ? bound.cause : undefined });
       tenant = bound.tenant;
       if (read.credentialsFailure) {
         if (read.credentialsFailure.wwwAuthenticate) res.setHeader('WWW-Authenticate', read.credentialsFailure.wwwAuthenticate);
@@ -218,12 +219,15 @@ function validateOptions(options: TokenEndpointOptions): void {
   if (!options || typeof options !== 'object') throw new ConfigurationError('tokenEndpoint(options): options must be an object.');
   assertHostModule(options.host);
   if (typeof options.server?.token !== 'function') {
-    throw new ConfigurationError('options.server must be the host OAuth2Server instance (new OAuth2Server({ model, extendedGrantTypes })).');
+    throw new ConfigurationError(
+      'options.server must be the host OAuth2Server instance (new OAuth2Server({ model, extendedGrantTypes })).',
+    );
   }
   if (!options.model || typeof options.model !== 'object') throw new ConfigurationError('options.model must be the host model object.');
   if (!options.store || typeof options.store.findTenant !== 'function') throw new ConfigurationError('options.store must be a GrantStore.');
   if (options.bodyLimitBytes !== undefined && !(Number.isInteger(options.bodyLimitBytes) && options.bodyLimitBytes > 0)) {
     throw new ConfigurationError(`options.bodyLimitBytes must be a positive whole number of bytes; got ${String(options.bodyLimitBytes)}.`);
   }
-  if (options.onOutcome !== undefined && typeof options.onOutcome !== 'function') throw new ConfigurationError('options.onOutcome must be a function.');
+  if (options.onOutcome !== undefined && typeof options.onOutcome !== 'function')
+    throw new ConfigurationError('options.onOutcome must be a function.');
 }

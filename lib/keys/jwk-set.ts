@@ -50,7 +50,8 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
  */
 export function parseJwkSet(text: string, maxKeys: number): JwkSetResult {
   const parsed = parseJsonObject(text);
-  if (!parsed.ok) return { ok: false, problem: `the document is ${parsed.problem === 'not JSON' ? 'not JSON' : `refused (${parsed.problem})`}` };
+  if (!parsed.ok)
+    return { ok: false, problem: `the document is ${parsed.problem === 'not JSON' ? 'not JSON' : `refused (${parsed.problem})`}` };
   const entries = parsed.value.keys;
   if (!Array.isArray(entries)) return { ok: false, problem: 'the document has no "keys" array' };
   if (entries.length > maxKeys) return { ok: false, problem: `the set lists ${entries.length} keys (at most ${maxKeys})` };
@@ -58,7 +59,8 @@ export function parseJwkSet(text: string, maxKeys: number): JwkSetResult {
   const keys: JwkSetKey[] = [];
   let ignored = 0;
   for (const entry of entries) {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return { ok: false, problem: 'a "keys" entry is not a JSON object' };
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      return { ok: false, problem: 'a "keys" entry is not a JSON object' };
     const jwk = entry as Record<string, unknown>;
     if (jwk.kty !== 'oct' && PRIVATE_MEMBERS.some((name) => Object.hasOwn(jwk, name))) {
       return { ok: false, problem: 'the set publishes private key members', poisoned: true };

@@ -83,9 +83,11 @@ async function download(url: URL, limits: JwksFetchLimits, fetchImpl: FetchFunct
   if (response.status >= 300 && response.status < 400) return refuse(`HTTP ${response.status}: redirects are not followed`);
   if (response.status !== 200) return refuse(`HTTP ${response.status}`);
   const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!MEDIA_TYPES.has(mediaType)) return refuse(`content type ${mediaType ? JSON.stringify(mediaType.slice(0, 60)) : '(none)'} is not application/json`);
+  if (!MEDIA_TYPES.has(mediaType))
+    return refuse(`content type ${mediaType ? JSON.stringify(mediaType.slice(0, 60)) : '(none)'} is not application/json`);
   const declared = response.headers.get('content-length');
-  if (declared !== null && Number(declared) > limits.maxBytes) return refuse(`body of ${Number(declared)} bytes is over the ${limits.maxBytes}-byte limit`);
+  if (declared !== null && Number(declared) > limits.maxBytes)
+    return refuse(`body of ${Number(declared)} bytes is over the ${limits.maxBytes}-byte limit`);
 
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -157,9 +157,12 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
     return run;
   }
 
-  const coolingAfterFailure = (state: UriState, now: number) => state.failedAt !== undefined && now - state.failedAt < o.retryAfterFailureMs;
+  const coolingAfterFailure = (state: UriState, now: number) =>
+    state.failedAt !== undefined && now - state.failedAt < o.retryAfterFailureMs;
   const unavailable = (state: UriState, what: string) =>
-    new JwtBearerError('key_source_unavailable', { detail: `JWKS of ${state.url.host}: ${what}${state.problem ? `: ${state.problem}` : ''}` });
+    new JwtBearerError('key_source_unavailable', {
+      detail: `JWKS of ${state.url.host}: ${what}${state.problem ? `: ${state.problem}` : ''}`,
+    });
 
   function keysOf(set: CachedSet | undefined, hint: KeyHint): VerificationKey[] {
     if (!set) return [];
@@ -170,7 +173,8 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
     async getKeys(idp: IdentityProviderRecord, hint: KeyHint): Promise<readonly VerificationKey[]> {
       if (!idp.jwksUri) return [];
       const check = checkJwksUrl(idp.jwksUri);
-      if (!check.ok) throw new JwtBearerError('key_source_unavailable', { detail: `jwks_uri refused before any request: ${check.problem}` });
+      if (!check.ok)
+        throw new JwtBearerError('key_source_unavailable', { detail: `jwks_uri refused before any request: ${check.problem}` });
       let state = states.get(check.url.href);
       if (!state) {
         state = { url: check.url, missRefetchAt: -Infinity };
@@ -182,7 +186,8 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
       let downloaded = false;
       if (!set) {
         // Nothing usable: wait for a download, unless one failed moments ago (then answer at once).
-        if (!state.inflight && coolingAfterFailure(state, now)) throw unavailable(state, 'no usable key set; the last download failed moments ago');
+        if (!state.inflight && coolingAfterFailure(state, now))
+          throw unavailable(state, 'no usable key set; the last download failed moments ago');
         if (!(await refresh(state)) || !state.set) throw unavailable(state, 'no usable key set');
         set = state.set;
         downloaded = true;
@@ -241,7 +246,10 @@ export function freshnessMs(cacheControl: string | null, age: string | null, o: 
   let seconds: number | undefined;
   let noReuse = false;
   for (const directive of (cacheControl ?? '').split(',')) {
-    const [name = '', value] = directive.trim().split('=', 2).map((part) => part.trim());
+    const [name = '', value] = directive
+      .trim()
+      .split('=', 2)
+      .map((part) => part.trim());
     const lower = name.toLowerCase();
     if (lower === 'no-store' || lower === 'no-cache') noReuse = true;
     else if (lower === 'max-age' && value !== undefined && /^"?\d{1,10}"?$/.test(value)) seconds ??= Number(value.replace(/"/g, ''));
@@ -260,14 +268,18 @@ function validate(options: JwksKeySourceOptions): Bounds {
     if (value === undefined) continue;
     const positive = name === 'staleMs' ? value >= 0 : value >= 1;
     if (!Number.isSafeInteger(value) || !positive) {
-      throw new ConfigurationError(`JWKS key source: ${name} must be a ${name === 'staleMs' ? 'non-negative' : 'positive'} integer; got ${String(value)}.`);
+      throw new ConfigurationError(
+        `JWKS key source: ${name} must be a ${name === 'staleMs' ? 'non-negative' : 'positive'} integer; got ${String(value)}.`,
+      );
     }
     o[name] = value;
   }
   if (!(o.minTtlMs <= o.ttlMs && o.ttlMs <= o.maxTtlMs)) {
     throw new ConfigurationError(`JWKS key source: need minTtlMs <= ttlMs <= maxTtlMs; got ${o.minTtlMs}, ${o.ttlMs}, ${o.maxTtlMs}.`);
   }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('JWKS key source: fetch must be a function.');
-  if (options.clock !== undefined && typeof options.clock !== 'function') throw new ConfigurationError('JWKS key source: clock must be a function returning milliseconds.');
+  if (options.fetch !== undefined && typeof options.fetch !== 'function')
+    throw new ConfigurationError('JWKS key source: fetch must be a function.');
+  if (options.clock !== undefined && typeof options.clock !== 'function')
+    throw new ConfigurationError('JWKS key source: clock must be a function returning milliseconds.');
   return o;
 }

@@ -32,7 +32,15 @@ const NONE: ReadonlySet<string> = new Set();
 const PSS: ReadonlySet<string> = new Set(['PS256', 'PS384', 'PS512']);
 const RSA: ReadonlySet<string> = new Set(['RS256', 'RS384', 'RS512', ...PSS]);
 const EDDSA: ReadonlySet<string> = new Set(['EdDSA']);
-const PSS_BY_HASH: Record<string, string | undefined> = { __proto__: null, sha256: 'PS256', 'sha-256': 'PS256', sha384: 'PS384', 'sha-384': 'PS384', sha512: 'PS512', 'sha-512': 'PS512' } as never;
+const PSS_BY_HASH: Record<string, string | undefined> = {
+  __proto__: null,
+  sha256: 'PS256',
+  'sha-256': 'PS256',
+  sha384: 'PS384',
+  'sha-384': 'PS384',
+  sha512: 'PS512',
+  'sha-512': 'PS512',
+} as never;
 const EC_BY_CURVE: Record<string, ReadonlySet<string> | undefined> = {
   __proto__: null,
   prime256v1: new Set(['ES256']),

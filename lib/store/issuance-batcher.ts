@@ -69,7 +69,10 @@ export class IssuanceBatcher {
         // than any one request would have been alone.
         const now = new Date(Math.min(...batch.map((p) => p.now.getTime())));
         try {
-          const written = await this.#write(batch.map((p) => p.input), now);
+          const written = await this.#write(
+            batch.map((p) => p.input),
+            now,
+          );
           for (const p of batch) p.resolve(written.get(p.input.accessTokenSha256) ?? null);
         } catch (error) {
           for (const p of batch) p.reject(error);

@@ -3,14 +3,7 @@ import { CoherentCache } from '../cache/coherent-cache';
 import { CONFIG_TABLES, changeFeedFor } from '../cache/change-feed';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
 import type { IdentityProviderRecord, Tenant } from '../types';
-import {
-  IDP_SELECT,
-  toIdentityProviderRecord,
-  toNumber,
-  toTenant,
-  type IdentityProviderRow,
-  type TenantRow,
-} from './rows';
+import { IDP_SELECT, toIdentityProviderRecord, toNumber, toTenant, type IdentityProviderRow, type TenantRow } from './rows';
 import type { GrantStore, IssuanceInput, PruneOptions, RefreshOrigin, ReplayKey } from './types';
 import { IssuanceBatcher } from './issuance-batcher';
 import { runNamedStatement, type NamedStatement } from './statement';
@@ -117,9 +110,14 @@ export class KnexGrantStore implements GrantStore {
     if (typeof cache !== 'boolean' && (typeof cache !== 'object' || cache === null)) {
       throw new ConfigurationError('new KnexGrantStore(knex, { cache }): cache must be true, false or { maxEntries }.');
     }
-    this.config = cache === false
-      ? undefined
-      : new CoherentCache({ feed: changeFeedFor(knex), tables: CONFIG_TABLES, maxEntries: cache === true ? undefined : cache.maxEntries });
+    this.config =
+      cache === false
+        ? undefined
+        : new CoherentCache({
+            feed: changeFeedFor(knex),
+            tables: CONFIG_TABLES,
+            maxEntries: cache === true ? undefined : cache.maxEntries,
+          });
   }
 
   /** The tenant with this domain, or `null`. */
@@ -166,7 +164,8 @@ export class KnexGrantStore implements GrantStore {
    */
   async recordIssuance(input: IssuanceInput, now: Date): Promise<string | null> {
     if (input.tokenRow !== undefined) {
-      if (!this.tokens) throw new ConfigurationError('recordIssuance: a tokenRow was given, but this store has no tokenTable to write it to.');
+      if (!this.tokens)
+        throw new ConfigurationError('recordIssuance: a tokenRow was given, but this store has no tokenTable to write it to.');
       this.tokens.check(input.tokenRow);
     }
     return this.issuances.record(input, now);
@@ -176,8 +175,18 @@ export class KnexGrantStore implements GrantStore {
   private async writeIssuances(inputs: readonly IssuanceInput[], now: Date): Promise<ReadonlyMap<string, string>> {
     const column = <K extends keyof IssuanceInput>(name: K) => inputs.map((input) => input[name]);
     const values: unknown[] = [
-      column('tenantId'), column('idpName'), column('replayKey'), column('replayExpiresAt'), column('idpId'), column('clientId'),
-      column('subject'), column('jti'), column('scope'), column('accessTokenSha256'), column('refreshTokenSha256'), column('expiresAt'),
+      column('tenantId'),
+      column('idpName'),
+      column('replayKey'),
+      column('replayExpiresAt'),
+      column('idpId'),
+      column('clientId'),
+      column('subject'),
+      column('jti'),
+      column('scope'),
+      column('accessTokenSha256'),
+      column('refreshTokenSha256'),
+      column('expiresAt'),
       now,
     ];
     if (this.tokens) {
@@ -268,8 +277,10 @@ export class KnexGrantStore implements GrantStore {
   async pruneUsedAssertions(now: Date, options: PruneOptions = {}): Promise<number> {
     const graceSeconds = options.graceSeconds ?? 300;
     const batchSize = options.batchSize ?? 10_000;
-    if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new ConfigurationError(`pruneUsedAssertions: graceSeconds must be ≥ 0; got ${String(graceSeconds)}.`);
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ConfigurationError(`pruneUsedAssertions: batchSize must be a positive whole number; got ${String(batchSize)}.`);
+    if (!Number.isFinite(graceSeconds) || graceSeconds < 0)
+      throw new ConfigurationError(`pruneUsedAssertions: graceSeconds must be ≥ 0; got ${String(graceSeconds)}.`);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+      throw new ConfigurationError(`pruneUsedAssertions: batchSize must be a positive whole number; got ${String(batchSize)}.`);
     const before = new Date(now.getTime() - graceSeconds * 1000);
     let deleted = 0;
     for (;;) {

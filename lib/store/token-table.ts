@@ -43,14 +43,19 @@ export class TokenTableWriter {
     if (!definition || typeof definition !== 'object') throw new ConfigurationError(`${where}: tokenTable must be { table, columns }.`);
     const parts = typeof definition.table === 'string' ? definition.table.split('.') : [];
     if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
-      throw new ConfigurationError(`${where}: tokenTable.table must be a table name such as "tokens" or "auth.tokens"; got ${JSON.stringify(definition.table)}.`);
+      throw new ConfigurationError(
+        `${where}: tokenTable.table must be a table name such as "tokens" or "auth.tokens"; got ${JSON.stringify(definition.table)}.`,
+      );
     }
     const columns = definition.columns && typeof definition.columns === 'object' ? Object.entries(definition.columns) : [];
     if (columns.length === 0) throw new ConfigurationError(`${where}: tokenTable.columns must name at least one column and its type.`);
     for (const [name, type] of columns) {
-      if (!IDENTIFIER.test(name)) throw new ConfigurationError(`${where}: tokenTable column ${JSON.stringify(name)} is not a plain identifier.`);
+      if (!IDENTIFIER.test(name))
+        throw new ConfigurationError(`${where}: tokenTable column ${JSON.stringify(name)} is not a plain identifier.`);
       if (!TOKEN_COLUMN_TYPES.includes(type)) {
-        throw new ConfigurationError(`${where}: tokenTable column "${name}" has type ${JSON.stringify(type)}; use one of ${TOKEN_COLUMN_TYPES.join(', ')}.`);
+        throw new ConfigurationError(
+          `${where}: tokenTable column "${name}" has type ${JSON.stringify(type)}; use one of ${TOKEN_COLUMN_TYPES.join(', ')}.`,
+        );
       }
     }
     this.#columns = new Set(columns.map(([name]) => name));
@@ -62,14 +67,18 @@ export class TokenTableWriter {
       `insert into ${table} (${names})
          select ${picked} from jsonb_to_recordset($${param}::jsonb) as h(${types})
            join ${issued} w on w.access_token_sha256 = h.${quote(KEY)}`;
-    this.digest = createHash('sha256').update(JSON.stringify([parts, columns])).digest('hex').slice(0, 12);
+    this.digest = createHash('sha256')
+      .update(JSON.stringify([parts, columns]))
+      .digest('hex')
+      .slice(0, 12);
   }
 
   /** Throws (a programming error of the host's) when a row names a column the table was not given. */
   check(row: Readonly<Record<string, unknown>>): void {
     if (!row || typeof row !== 'object') throw new TypeError('recordIssuance: tokenRow must be an object of column values.');
     for (const name of Object.keys(row)) {
-      if (!this.#columns.has(name)) throw new TypeError(`recordIssuance: tokenRow has column "${name}", which the store's tokenTable does not list.`);
+      if (!this.#columns.has(name))
+        throw new TypeError(`recordIssuance: tokenRow has column "${name}", which the store's tokenTable does not list.`);
     }
   }
 

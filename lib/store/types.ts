@@ -77,7 +77,10 @@ export interface GrantStore {
   undoIssuance(auditId: string, replay: ReplayKey): Promise<void>;
   findRefreshOrigin(refreshTokenSha256: string): Promise<RefreshOrigin | null>;
   /** Audit row for a token issued by the host's `refresh_token` grant from a token of ours. */
-  recordRefresh(parentId: string, token: { accessTokenSha256: string; refreshTokenSha256: string | null; scope: string | null; expiresAt: Date }): Promise<string>;
+  recordRefresh(
+    parentId: string,
+    token: { accessTokenSha256: string; refreshTokenSha256: string | null; scope: string | null; expiresAt: Date },
+  ): Promise<string>;
   /** Marks the audit rows of a token (by access or refresh token hash) revoked. */
   markRevoked(tokenSha256: string, at: Date): Promise<void>;
   /** Deletes replay records that expired before `now` less a grace period; returns how many. */

@@ -18,4 +18,3 @@ export async function unlessUnavailable<T>(call: () => Promise<T>): Promise<T> {
     throw new StoreUnavailableError(error);
   }
 }
-

@@ -97,7 +97,9 @@ function checkAudience(aud: unknown, { idp, tokenEndpointUrl }: ClaimsContext): 
     throw new JwtBearerError('audience_mismatch', { detail: 'aud missing or not a string or array of strings' });
   }
   if (!values.some((value) => accepted.includes(value))) {
-    throw new JwtBearerError('audience_mismatch', { detail: accepted.length ? 'aud names none of the IdP aliases' : 'no audience is configured for this IdP' });
+    throw new JwtBearerError('audience_mismatch', {
+      detail: accepted.length ? 'aud names none of the IdP aliases' : 'no audience is configured for this IdP',
+    });
   }
 }
 

@@ -58,7 +58,8 @@ export function checkAlgorithmAllowed(alg: string, idp: IdentityProviderRecord):
 function hintValue(header: Record<string, unknown>, name: 'kid' | 'x5t' | 'x5t#S256'): string | undefined {
   if (!Object.hasOwn(header, name)) return undefined;
   const value = header[name];
-  if (typeof value !== 'string' || value.length === 0) throw new JwtBearerError('key_not_found', { detail: `${name} is not a non-empty string` });
+  if (typeof value !== 'string' || value.length === 0)
+    throw new JwtBearerError('key_not_found', { detail: `${name} is not a non-empty string` });
   return value;
 }
 

@@ -28,8 +28,12 @@ export async function verifySignature(
   sources: readonly KeySource[],
   now: Date,
 ): Promise<string> {
-  const found = sources.length === 1 ? await sources[0]!.getKeys(idp, hint) : (await Promise.all(sources.map((source) => source.getKeys(idp, hint)))).flat();
-  if (found.length === 0 && !isEmptyHint(hint)) throw new JwtBearerError('key_not_found', { detail: `the header's ${hintNames(hint)} names no key of the IdP` });
+  const found =
+    sources.length === 1
+      ? await sources[0]!.getKeys(idp, hint)
+      : (await Promise.all(sources.map((source) => source.getKeys(idp, hint)))).flat();
+  if (found.length === 0 && !isEmptyHint(hint))
+    throw new JwtBearerError('key_not_found', { detail: `the header's ${hintNames(hint)} names no key of the IdP` });
 
   const usable = found.filter((key) => validityAt(key, now) === 'valid' && key.supports(alg));
   let tried = 0;
@@ -46,12 +50,15 @@ export async function verifySignature(
   }
   if (tried === 0) {
     throw new JwtBearerError('no_usable_key', {
-      detail: found.length === 0 ? 'the IdP has no keys' : `none of the IdP's ${found.length} candidate key(s) is current and fit for ${alg}`,
+      detail:
+        found.length === 0 ? 'the IdP has no keys' : `none of the IdP's ${found.length} candidate key(s) is current and fit for ${alg}`,
     });
   }
   throw new JwtBearerError('signature_invalid', { detail: `no key verified the signature (${tried} tried)` });
 }
 
 function hintNames(hint: KeyHint): string {
-  return [hint.kid !== undefined && 'kid', hint.x5t !== undefined && 'x5t', hint.x5tS256 !== undefined && 'x5t#S256'].filter(Boolean).join(' and ');
+  return [hint.kid !== undefined && 'kid', hint.x5t !== undefined && 'x5t', hint.x5tS256 !== undefined && 'x5t#S256']
+    .filter(Boolean)
+    .join(' and ');
 }

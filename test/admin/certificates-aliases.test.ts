@@ -16,7 +16,9 @@ afterAll(() => fx?.close());
 afterEach(() => expect(fx.errors).toEqual([]));
 
 beforeEach(async () => {
-  const res = await fx.admin('post', '/identity-providers').send({ name: `idp-${++names}`, certificates: [key.certificatePem], aliases: ['https://localhost:9443/oauth2/token'] });
+  const res = await fx
+    .admin('post', '/identity-providers')
+    .send({ name: `idp-${++names}`, certificates: [key.certificatePem], aliases: ['https://localhost:9443/oauth2/token'] });
   expect(res.status).toBe(201);
   idp = res.body;
 });
@@ -25,7 +27,10 @@ const get = async () => (await fx.admin('get', `/identity-providers/${idp.id}`))
 
 describe('POST /identity-providers/:id/certificates', () => {
   it('adds a certificate (201) with its window and kid, and bumps the IdP’s updatedAt', async () => {
-    const next = await reissueCertificate(key, { notBefore: new Date(Date.now() + 7 * 86400_000), notAfter: new Date(Date.now() + 400 * 86400_000) });
+    const next = await reissueCertificate(key, {
+      notBefore: new Date(Date.now() + 7 * 86400_000),
+      notAfter: new Date(Date.now() + 400 * 86400_000),
+    });
     const res = await fx.admin('post', `/identity-providers/${idp.id}/certificates`).send({ pem: next.certificatePem, kid: 'next-key' });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
@@ -139,7 +144,10 @@ describe('aliases', () => {
 
   it('lets another IdP use the same alias', async () => {
     const other = await fx.admin('post', '/identity-providers').send({ name: `other-${names}`, certificates: [key.certificatePem] });
-    expect((await fx.admin('post', `/identity-providers/${other.body.id}/aliases`).send({ alias: 'https://localhost:9443/oauth2/token' })).status).toBe(201);
+    expect(
+      (await fx.admin('post', `/identity-providers/${other.body.id}/aliases`).send({ alias: 'https://localhost:9443/oauth2/token' }))
+        .status,
+    ).toBe(201);
   });
 
   it.each([
@@ -179,9 +187,13 @@ describe('aliases', () => {
   });
 
   it('keeps another tenant’s IdP out of reach', async () => {
-    const theirs = await fx.admin('post', inTenant('/identity-providers', 'example.com')).send({ name: `t-${names}`, certificates: [key.certificatePem], aliases: ['aud'] });
+    const theirs = await fx
+      .admin('post', inTenant('/identity-providers', 'example.com'))
+      .send({ name: `t-${names}`, certificates: [key.certificatePem], aliases: ['aud'] });
     expect((await fx.admin('post', `/identity-providers/${theirs.body.id}/aliases`).send({ alias: 'x' })).status).toBe(404);
-    expect((await fx.admin('post', inTenant(`/identity-providers/${theirs.body.id}/aliases`, 'example.com')).send({ alias: 'x' })).status).toBe(201);
+    expect(
+      (await fx.admin('post', inTenant(`/identity-providers/${theirs.body.id}/aliases`, 'example.com')).send({ alias: 'x' })).status,
+    ).toBe(201);
     expect((await fx.admin('delete', `/identity-providers/${theirs.body.id}/aliases/aud`)).status).toBe(404);
     expect((await fx.admin('delete', inTenant(`/identity-providers/${theirs.body.id}/aliases/aud`, 'example.com'))).status).toBe(204);
   });

@@ -34,7 +34,13 @@ describe('authorization', () => {
     ['the token without a scheme', ADMIN_TOKEN],
     ['an empty bearer', 'Bearer '],
   ])('answers 401 JSON with WWW-Authenticate: Bearer for %s, on every route', async (_label, authorization) => {
-    for (const [method, path] of [['get', '/identity-providers'], ['post', '/tenants'], ['delete', '/identity-providers/x'], ['get', '/no-such-route'], ['post', '/assertions/validate']] as const) {
+    for (const [method, path] of [
+      ['get', '/identity-providers'],
+      ['post', '/tenants'],
+      ['delete', '/identity-providers/x'],
+      ['get', '/no-such-route'],
+      ['post', '/assertions/validate'],
+    ] as const) {
       const req = request(fx.app)[method](`/admin${path}`);
       if (authorization !== undefined) req.set('Authorization', authorization);
       const res = await req.send({ domain: 'x.example' });
@@ -57,7 +63,14 @@ describe('authorization', () => {
 
   it('fails closed when the hook throws or answers something other than true, without leaking the error', async () => {
     const errors: unknown[] = [];
-    for (const authorize of [() => { throw new Error('secret detail'); }, async () => Promise.reject(new Error('secret detail')), () => 'yes' as unknown as boolean, () => ({}) as unknown as boolean]) {
+    for (const authorize of [
+      () => {
+        throw new Error('secret detail');
+      },
+      async () => Promise.reject(new Error('secret detail')),
+      () => 'yes' as unknown as boolean,
+      () => ({}) as unknown as boolean,
+    ]) {
       const app = express();
       app.use('/admin', createAdminRouter({ knex: fx.db.knex, authorize, onError: (e) => errors.push(e) }));
       const res = await request(app).get('/admin/identity-providers');
@@ -89,14 +102,19 @@ describe('tenants', () => {
     expect(res.body).toEqual([]);
   });
 
-  it.each([[{}], [{ domain: '' }], [{ domain: 'bad domain' }], [{ domain: '-x.example' }], [{ domain: 'a..b' }], [{ domain: 7 }], [{ domain: 'ok.example', id: 'x' }]])(
-    'refuses %j with 400',
-    async (body) => {
-      const res = await fx.admin('post', '/tenants').send(body);
-      expect(res.status).toBe(400);
-      expect(res.body.error).toBe('invalid_request');
-    },
-  );
+  it.each([
+    [{}],
+    [{ domain: '' }],
+    [{ domain: 'bad domain' }],
+    [{ domain: '-x.example' }],
+    [{ domain: 'a..b' }],
+    [{ domain: 7 }],
+    [{ domain: 'ok.example', id: 'x' }],
+  ])('refuses %j with 400', async (body) => {
+    const res = await fx.admin('post', '/tenants').send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+  });
 
   it('refuses ?tenantDomain= on the tenant routes (they are not tenant-scoped)', async () => {
     const res = await fx.admin('post', '/tenants?tenantDomain=carbon.super').send({ domain: 'q.example' });
@@ -126,9 +144,15 @@ describe('request bodies and error format', () => {
   });
 
   it('takes application/json with a charset, and +json types', async () => {
-    const a = await fx.admin('post', '/tenants').set('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify({ domain: 'charset.example' }));
+    const a = await fx
+      .admin('post', '/tenants')
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .send(JSON.stringify({ domain: 'charset.example' }));
     expect(a.status).toBe(201);
-    const b = await fx.admin('post', '/tenants').set('Content-Type', 'application/merge-patch+json').send(JSON.stringify({ domain: 'merge.example' }));
+    const b = await fx
+      .admin('post', '/tenants')
+      .set('Content-Type', 'application/merge-patch+json')
+      .send(JSON.stringify({ domain: 'merge.example' }));
     expect(b.status).toBe(201);
   });
 
@@ -139,7 +163,10 @@ describe('request bodies and error format', () => {
   });
 
   it('refuses __proto__ and constructor keys as unknown fields', async () => {
-    const res = await fx.admin('post', '/tenants').set('Content-Type', 'application/json').send('{"domain":"p.example","__proto__":{"admin":true}}');
+    const res = await fx
+      .admin('post', '/tenants')
+      .set('Content-Type', 'application/json')
+      .send('{"domain":"p.example","__proto__":{"admin":true}}');
     expect(res.status).toBe(400);
     expect(res.body.error_description).toMatch(/Unknown field "__proto__"/);
   });
@@ -169,12 +196,17 @@ describe('request bodies and error format', () => {
       await request(fx.app).get('/admin/identity-providers').set('Authorization', 'Bearer wrong-token-of-some-length'),
       await fx.admin('get', '/nothing'),
       await fx.admin('put', '/identity-providers'),
-      await fx.admin('post', '/tenants').set('Content-Type', 'application/json').send(JSON.stringify({ domain: 'x'.repeat(300 * 1024) })),
+      await fx
+        .admin('post', '/tenants')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ domain: 'x'.repeat(300 * 1024) })),
       await fx.admin('post', '/tenants').set('Content-Type', 'text/plain').send('domain=x'),
     ];
     expect(answers.map((res) => res.status)).toEqual([200, 201, 400, 401, 401, 404, 405, 413, 415]);
     for (const res of answers) {
-      expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+      expect(res.headers['content-security-policy']).toBe(
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+      );
       expect(res.headers['x-frame-options']).toBe('DENY');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['referrer-policy']).toBe('no-referrer');
@@ -189,7 +221,10 @@ describe('POST /applications (host-provided)', () => {
     const res = await fx.admin('post', '/applications?tenantDomain=carbon.super').send({ owner: 'admin', name: 'App' });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ serviceProvider: 'admin_App_PRODUCTION', clientId: 'abc', clientSecret: 'shown-once' });
-    expect(applicationCalls.at(-1)).toEqual({ tenant: { id: expect.any(String), domain: 'carbon.super' }, body: { owner: 'admin', name: 'App' } });
+    expect(applicationCalls.at(-1)).toEqual({
+      tenant: { id: expect.any(String), domain: 'carbon.super' },
+      body: { owner: 'admin', name: 'App' },
+    });
     expect((await fx.admin('post', '/applications?tenantDomain=nowhere.example').send({})).status).toBe(400);
     expect((await request(fx.app).post('/admin/applications').send({})).status).toBe(401);
   });
@@ -197,7 +232,10 @@ describe('POST /applications (host-provided)', () => {
   it('is 404 when the host does not plug it in', async () => {
     const app = express();
     app.use('/admin', createAdminRouter({ knex: fx.db.knex, authorize: bearerTokenAuthorizer(ADMIN_TOKEN) }));
-    const res = await request(app).post('/admin/applications').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ owner: 'a', name: 'b' });
+    const res = await request(app)
+      .post('/admin/applications')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({ owner: 'a', name: 'b' });
     expect(res.status).toBe(404);
   });
 });
@@ -205,17 +243,26 @@ describe('POST /applications (host-provided)', () => {
 describe('mounted in an Express 4 app', () => {
   it('serves the same API (async errors included) under Express 4', async () => {
     const app = express4();
-    app.use('/admin', createAdminRouter({ knex: fx.db.knex, authorize: bearerTokenAuthorizer(ADMIN_TOKEN) }) );
-    const admin = (method: 'get' | 'post' | 'patch' | 'delete', path: string) => request(app)[method](`/admin${path}`).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+    app.use('/admin', createAdminRouter({ knex: fx.db.knex, authorize: bearerTokenAuthorizer(ADMIN_TOKEN) }));
+    const admin = (method: 'get' | 'post' | 'patch' | 'delete', path: string) =>
+      request(app)[method](`/admin${path}`).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
     const key = await sharedSigningKey('ES256');
 
     expect((await request(app).get('/admin/identity-providers')).status).toBe(401);
-    const created = await admin('post', '/identity-providers').send({ name: 'express4-idp', certificates: [key.certificatePem], aliases: ['https://a.example/token'] });
+    const created = await admin('post', '/identity-providers').send({
+      name: 'express4-idp',
+      certificates: [key.certificatePem],
+      aliases: ['https://a.example/token'],
+    });
     expect(created.status).toBe(201);
     expect((await admin('get', `/identity-providers/${created.body.id}`)).body.name).toBe('express4-idp');
     expect((await admin('patch', `/identity-providers/${created.body.id}`).send({ enabled: false })).body.enabled).toBe(false);
-    expect((await admin('delete', `/identity-providers/${created.body.id}/aliases/${encodeURIComponent('https://a.example/token')}`)).status).toBe(204);
-    expect((await admin('post', '/identity-providers').send({ name: 'express4-idp', certificates: [key.certificatePem] })).status).toBe(409);
+    expect(
+      (await admin('delete', `/identity-providers/${created.body.id}/aliases/${encodeURIComponent('https://a.example/token')}`)).status,
+    ).toBe(204);
+    expect((await admin('post', '/identity-providers').send({ name: 'express4-idp', certificates: [key.certificatePem] })).status).toBe(
+      409,
+    );
     expect((await admin('get', '/identity-providers/not-a-uuid')).status).toBe(404);
     expect((await admin('post', '/tenants').set('Content-Type', 'application/json').send('{bad')).status).toBe(400);
     // Express 4's query parser makes objects of `a[b]=c`: still a plain 400.
@@ -234,7 +281,8 @@ describe('database unavailable', () => {
     const options: AdminRouterOptions = { knex: dead, authorize: bearerTokenAuthorizer(ADMIN_TOKEN), onError: (e) => errors.push(e) };
     const app = express();
     app.use('/admin', createAdminRouter(options));
-    const admin = (method: 'get' | 'post', path: string) => request(app)[method](`/admin${path}`).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+    const admin = (method: 'get' | 'post', path: string) =>
+      request(app)[method](`/admin${path}`).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
     try {
       const started = Date.now();
       for (const res of [

@@ -39,7 +39,12 @@ async function countRows(table: string): Promise<number> {
 describe('POST /identity-providers', () => {
   it('creates the IdP with its certificates and aliases and answers 201 with the full record', async () => {
     const name = fresh();
-    const res = await create({ name, displayName: 'Partner IdP', certificates: [key.certificatePem], aliases: ['https://localhost:9443/oauth2/token', 'wso2-IS'] });
+    const res = await create({
+      name,
+      displayName: 'Partner IdP',
+      certificates: [key.certificatePem],
+      aliases: ['https://localhost:9443/oauth2/token', 'wso2-IS'],
+    });
     expect(res.status).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers.location).toBe(`/admin/identity-providers/${res.body.id}`);
@@ -87,11 +92,23 @@ describe('POST /identity-providers', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ ...body, algorithms: ['ES256', 'RS256'], certificates: [{ kid: 'key-2024' }], aliases: [] });
     const row = await fx.db.knex('jwt_bearer_identity_providers').where({ id: res.body.id }).first();
-    expect(row).toMatchObject({ enabled: false, algorithms: ['ES256', 'RS256'], require_jti: false, max_assertion_lifetime_seconds: 600, clock_skew_seconds: 0 });
+    expect(row).toMatchObject({
+      enabled: false,
+      algorithms: ['ES256', 'RS256'],
+      require_jti: false,
+      max_assertion_lifetime_seconds: 600,
+      clock_skew_seconds: 0,
+    });
   });
 
   it('accepts an IdP with only a JWKS URI, and http: on loopback hosts', async () => {
-    for (const jwksUri of ['http://localhost:8080/jwks', 'http://127.0.0.1/jwks', 'http://127.9.8.7:1/jwks', 'http://[::1]:8443/jwks', 'http://127.1/jwks']) {
+    for (const jwksUri of [
+      'http://localhost:8080/jwks',
+      'http://127.0.0.1/jwks',
+      'http://127.9.8.7:1/jwks',
+      'http://[::1]:8443/jwks',
+      'http://127.1/jwks',
+    ]) {
       const res = await create({ name: fresh(), jwksUri });
       expect({ jwksUri, status: res.status }).toEqual({ jwksUri, status: 201 });
     }
@@ -103,7 +120,12 @@ describe('POST /identity-providers', () => {
     const res = await create({ name: fresh(), certificates: [past.certificatePem, future.certificatePem] });
     expect(res.status).toBe(201);
     expect(res.body.certificates).toEqual([
-      expect.objectContaining({ thumbprint: past.thumbprint, notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2021-01-01T00:00:00.000Z', currentlyValid: false }),
+      expect.objectContaining({
+        thumbprint: past.thumbprint,
+        notBefore: '2020-01-01T00:00:00.000Z',
+        notAfter: '2021-01-01T00:00:00.000Z',
+        currentlyValid: false,
+      }),
       expect.objectContaining({ thumbprint: future.thumbprint, notBefore: future.notBefore.toISOString(), currentlyValid: false }),
     ]);
     const rows = await fx.db.knex('jwt_bearer_idp_certificates').where({ idp_id: res.body.id });
@@ -128,13 +150,21 @@ describe('POST /identity-providers', () => {
   });
 
   it('writes nothing when a later certificate is bad (one transaction)', async () => {
-    const before = await Promise.all(['jwt_bearer_identity_providers', 'jwt_bearer_idp_certificates', 'jwt_bearer_idp_aliases'].map(countRows));
+    const before = await Promise.all(
+      ['jwt_bearer_identity_providers', 'jwt_bearer_idp_certificates', 'jwt_bearer_idp_aliases'].map(countRows),
+    );
     const name = fresh();
-    const res = await create({ name, certificates: [key.certificatePem, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'], aliases: ['x'] });
+    const res = await create({
+      name,
+      certificates: [key.certificatePem, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'],
+      aliases: ['x'],
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'invalid_request', field: 'certificates[1]' });
     expect(res.body.error_description).toMatch(/certificates\[1\] is not a valid X\.509 certificate/);
-    const after = await Promise.all(['jwt_bearer_identity_providers', 'jwt_bearer_idp_certificates', 'jwt_bearer_idp_aliases'].map(countRows));
+    const after = await Promise.all(
+      ['jwt_bearer_identity_providers', 'jwt_bearer_idp_certificates', 'jwt_bearer_idp_aliases'].map(countRows),
+    );
     expect(after).toEqual(before);
   });
 
@@ -153,7 +183,9 @@ describe('POST /identity-providers', () => {
     const tenant = (await repository.findTenant('carbon.super'))!;
     const parsed = { ...parseCertificate(key.certificatePem), kid: null };
     const name = fresh();
-    await expect(repository.createIdentityProvider(tenant.id, { fields: { name }, certificates: [parsed, parsed], aliases: [] })).rejects.toMatchObject({
+    await expect(
+      repository.createIdentityProvider(tenant.id, { fields: { name }, certificates: [parsed, parsed], aliases: [] }),
+    ).rejects.toMatchObject({
       code: 'conflict',
       status: 409,
     });
@@ -162,7 +194,11 @@ describe('POST /identity-providers', () => {
 
   it.each([
     [{ name: fresh(), certificates: ['not a pem'] }, 'certificates[0]', /not a valid X\.509 certificate: Expected a PEM certificate/],
-    [{ name: fresh(), certificates: ['-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----'] }, 'certificates[0]', /not valid base64/],
+    [
+      { name: fresh(), certificates: ['-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----'] },
+      'certificates[0]',
+      /not valid base64/,
+    ],
     [{ name: fresh(), certificates: [42] }, 'certificates[0]', /must be a PEM certificate string or an object/],
     [{ name: fresh(), certificates: 'pem' }, 'certificates', /certificates must be an array/],
     [{ name: fresh() }, 'certificates', /certificates \(PEM\) or a jwksUri/],
@@ -282,7 +318,10 @@ describe('GET /identity-providers and /identity-providers/:id', () => {
     const created = await create({ name: fresh(), certificates: [key.certificatePem], aliases: ['aud-1'] });
     const res = await fx.admin('get', `/identity-providers/${created.body.id}`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ...created.body, certificates: [{ ...created.body.certificates[0], pem: expect.stringContaining('-----BEGIN CERTIFICATE-----') }] });
+    expect(res.body).toEqual({
+      ...created.body,
+      certificates: [{ ...created.body.certificates[0], pem: expect.stringContaining('-----BEGIN CERTIFICATE-----') }],
+    });
   });
 
   it.each(['not-a-uuid', UNKNOWN_UUID, '1', "1' or '1'='1"])('answers 404 (not 500) for the id %s', async (id) => {
@@ -360,7 +399,17 @@ describe('PATCH /identity-providers/:id', () => {
       issueRefreshToken: false,
     });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: created.body.id, name, displayName: 'Renamed', enabled: false, algorithms: null, allowedScopes: null, clockSkewSeconds: 5, iatMaxAgeSeconds: 120, issueRefreshToken: false });
+    expect(res.body).toMatchObject({
+      id: created.body.id,
+      name,
+      displayName: 'Renamed',
+      enabled: false,
+      algorithms: null,
+      allowedScopes: null,
+      clockSkewSeconds: 5,
+      iatMaxAgeSeconds: 120,
+      issueRefreshToken: false,
+    });
     expect(res.body.createdAt).toBe(created.body.createdAt);
     expect(Date.parse(res.body.updatedAt)).toBeGreaterThan(Date.parse(created.body.updatedAt));
     // Untouched: certificates and aliases.

@@ -8,7 +8,16 @@ let exampleId: string;
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 
 /** One audit row as the grant would write it; `minute` orders them. */
-async function audit(row: { tenant?: string; idp: string; client: string; sub: string; minute: number; revoked?: boolean; jti?: string | null; scope?: string | null }) {
+async function audit(row: {
+  tenant?: string;
+  idp: string;
+  client: string;
+  sub: string;
+  minute: number;
+  revoked?: boolean;
+  jti?: string | null;
+  scope?: string | null;
+}) {
   const [inserted] = await fx.db
     .knex('jwt_bearer_issued_tokens')
     .insert({

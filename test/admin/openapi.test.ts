@@ -9,7 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
-import { adminOpenApiDocument, createAdminRouter, renderAdminApiHtml, type AdminRouterOptions, type OpenApiDocument } from '../../lib/admin';
+import {
+  adminOpenApiDocument,
+  createAdminRouter,
+  renderAdminApiHtml,
+  type AdminRouterOptions,
+  type OpenApiDocument,
+} from '../../lib/admin';
 
 const ROOT = join(__dirname, '..', '..');
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
@@ -31,7 +37,11 @@ function routesOf(router: { stack: Array<{ route?: { path: string; methods: Reco
 
 function operationsOf(document: OpenApiDocument): string[] {
   return Object.entries(document.paths)
-    .flatMap(([path, item]) => Object.keys(item).filter((k) => METHODS.includes(k)).map((method) => `${method.toUpperCase()} ${path}`))
+    .flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((k) => METHODS.includes(k))
+        .map((method) => `${method.toUpperCase()} ${path}`),
+    )
     .sort();
 }
 
@@ -88,8 +98,12 @@ describe('the OpenAPI document is well-formed OpenAPI 3.1', () => {
     for (const name of refs) expect(Object.keys(document.components.schemas)).toContain(name);
   });
 
-  it('derives request bodies from the router\'s own zod schemas (strict objects)', () => {
-    expect(document.components.schemas.CreateIdentityProvider).toMatchObject({ type: 'object', required: ['name'], additionalProperties: false });
+  it("derives request bodies from the router's own zod schemas (strict objects)", () => {
+    expect(document.components.schemas.CreateIdentityProvider).toMatchObject({
+      type: 'object',
+      required: ['name'],
+      additionalProperties: false,
+    });
     expect(document.components.schemas.CreateTenant).toMatchObject({ required: ['domain'], additionalProperties: false });
     const limit = document.paths['/issued-tokens']!.get!.parameters!.find((p) => p.name === 'limit');
     expect(limit?.schema).toMatchObject({ type: 'string', pattern: '^[1-9][0-9]{0,3}$' });
@@ -129,7 +143,9 @@ describe('the HTML rendering', () => {
     const page = renderAdminApiHtml(document);
     for (const op of operationsOf(document)) {
       const [method, path] = op.split(' ');
-      expect(page.html).toContain(`<span class="method ${method!.toLowerCase()}">${method!.toLowerCase()}</span> <span class="path">${path}</span>`);
+      expect(page.html).toContain(
+        `<span class="method ${method!.toLowerCase()}">${method!.toLowerCase()}</span> <span class="path">${path}</span>`,
+      );
     }
     for (const name of Object.keys(document.components.schemas)) expect(page.html).toContain(`id="schema-${name}"`);
     expect(page.html).not.toMatch(/<script|https?:\/\/(?!json-schema)/i);

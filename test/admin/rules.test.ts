@@ -19,16 +19,27 @@ describe('bearerTokenAuthorizer', () => {
     expect(authorize(req(`bearer  ${token}`))).toBe(true);
   });
 
-  it.each([undefined, '', 'Bearer', 'Bearer ', token, `Basic ${token}`, `Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Bearer ${token} extra`, `Bearer ${token.toUpperCase()}`])(
-    'refuses %p',
-    (authorization) => {
-      expect(authorize(req(authorization))).toBe(false);
+  it.each([
+    undefined,
+    '',
+    'Bearer',
+    'Bearer ',
+    token,
+    `Basic ${token}`,
+    `Bearer ${token}x`,
+    `Bearer ${token.slice(1)}`,
+    `Bearer ${token} extra`,
+    `Bearer ${token.toUpperCase()}`,
+  ])('refuses %p', (authorization) => {
+    expect(authorize(req(authorization))).toBe(false);
+  });
+
+  it.each(['', 'short', 'has space in it 0123456789', 'ünïcödé-token-0123456789', 42 as unknown as string])(
+    'refuses to be built with %p',
+    (bad) => {
+      expect(() => bearerTokenAuthorizer(bad)).toThrow(/admin token/);
     },
   );
-
-  it.each(['', 'short', 'has space in it 0123456789', 'ünïcödé-token-0123456789', 42 as unknown as string])('refuses to be built with %p', (bad) => {
-    expect(() => bearerTokenAuthorizer(bad)).toThrow(/admin token/);
-  });
 });
 
 describe('algorithm rules', () => {
@@ -68,8 +79,9 @@ describe('JWKS URI rules', () => {
     'HTTP://LOCALHOST/jwks',
   ])('accepts %s', (uri) => expect(jwksUriProblem(uri)).toBeUndefined());
 
-  it.each(['http://example.com/jwks', 'http://169.254.169.254/latest', 'ws://localhost/jwks', 'javascript:alert(1)', 'jwks.json', ''])('refuses %p', (uri) =>
-    expect(jwksUriProblem(uri)).toEqual(expect.any(String)),
+  it.each(['http://example.com/jwks', 'http://169.254.169.254/latest', 'ws://localhost/jwks', 'javascript:alert(1)', 'jwks.json', ''])(
+    'refuses %p',
+    (uri) => expect(jwksUriProblem(uri)).toEqual(expect.any(String)),
   );
 });
 
@@ -118,11 +130,18 @@ describe('error answers', () => {
 
   it('answers 500 server_error with a fixed sentence for anything else', () => {
     const answer = adminErrorAnswer(new TypeError("Cannot read properties of undefined (reading 'id')"));
-    expect(answer).toEqual({ status: 500, body: { error: 'server_error', error_description: 'The server could not complete the request.' }, unexpected: true });
+    expect(answer).toEqual({
+      status: 500,
+      body: { error: 'server_error', error_description: 'The server could not complete the request.' },
+      unexpected: true,
+    });
   });
 
   it('maps body-parser errors to 400/413/415 invalid_request', () => {
-    expect(adminErrorAnswer(Object.assign(new Error('x'), { type: 'entity.too.large', status: 413, limit: 262144 }))).toMatchObject({ status: 413, body: { error: 'invalid_request' } });
+    expect(adminErrorAnswer(Object.assign(new Error('x'), { type: 'entity.too.large', status: 413, limit: 262144 }))).toMatchObject({
+      status: 413,
+      body: { error: 'invalid_request' },
+    });
     expect(adminErrorAnswer(Object.assign(new Error('x'), { type: 'entity.parse.failed', status: 400 }))).toMatchObject({ status: 400 });
     expect(adminErrorAnswer(Object.assign(new Error('x'), { type: 'charset.unsupported', status: 415 }))).toMatchObject({ status: 415 });
   });

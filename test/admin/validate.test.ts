@@ -1,5 +1,14 @@
 /** lib/admin/README.md `POST /assertions/validate`: a dry run of docs/validation.md steps 1–8 that records nothing. */
-import { assertionClaims, makeSigningKey, rawJws, sharedSigningKey, signAssertion, TEST_AUDIENCE, TEST_ISSUER, type TestSigningKey } from '../helpers/keys';
+import {
+  assertionClaims,
+  makeSigningKey,
+  rawJws,
+  sharedSigningKey,
+  signAssertion,
+  TEST_AUDIENCE,
+  TEST_ISSUER,
+  type TestSigningKey,
+} from '../helpers/keys';
 import { createAdminFixture, inTenant, TOKEN_URL, type AdminFixture } from './support';
 
 let fx: AdminFixture;
@@ -9,7 +18,9 @@ let idpId: string;
 beforeAll(async () => {
   fx = await createAdminFixture();
   key = await sharedSigningKey('ES256');
-  const res = await fx.admin('post', '/identity-providers').send({ name: TEST_ISSUER, certificates: [{ pem: key.certificatePem, kid: 'k1' }], aliases: [TEST_AUDIENCE] });
+  const res = await fx
+    .admin('post', '/identity-providers')
+    .send({ name: TEST_ISSUER, certificates: [{ pem: key.certificatePem, kid: 'k1' }], aliases: [TEST_AUDIENCE] });
   expect(res.status).toBe(201);
   idpId = res.body.id;
   await fx.admin('post', '/tenants').send({ domain: 'example.com' });
@@ -25,7 +36,9 @@ const sign = (claims: Record<string, unknown> = {}, header: Record<string, unkno
 
 async function rowCounts(): Promise<number[]> {
   return Promise.all(
-    ['jwt_bearer_used_assertions', 'jwt_bearer_issued_tokens'].map(async (table) => Number((await fx.db.knex(table).count({ n: '*' }))[0]!.n)),
+    ['jwt_bearer_used_assertions', 'jwt_bearer_issued_tokens'].map(async (table) =>
+      Number((await fx.db.knex(table).count({ n: '*' }))[0]!.n),
+    ),
   );
 }
 
@@ -55,7 +68,9 @@ describe('a valid assertion', () => {
   it('refuses a recorded, unexpired jti as jti_replayed, as the token endpoint would (read-only look at step 9)', async () => {
     const claims = assertionClaims({ jti: 'used-one' });
     const assertion = await signAssertion(key, claims);
-    await fx.db.knex('jwt_bearer_used_assertions').insert({ tenant_id: await tenantIdOf(idpId), idp_name: TEST_ISSUER, jti: 'used-one', expires_at: new Date(Date.now() + 600_000) });
+    await fx.db
+      .knex('jwt_bearer_used_assertions')
+      .insert({ tenant_id: await tenantIdOf(idpId), idp_name: TEST_ISSUER, jti: 'used-one', expires_at: new Date(Date.now() + 600_000) });
     try {
       const before = await rowCounts();
       const res = await validate({ assertion });
@@ -74,7 +89,10 @@ describe('a valid assertion', () => {
       });
       expect(await rowCounts()).toEqual(before);
       // An expired record does not count (the jti may be used again).
-      await fx.db.knex('jwt_bearer_used_assertions').where({ idp_name: TEST_ISSUER, jti: 'used-one' }).update({ expires_at: new Date(Date.now() - 1000) });
+      await fx.db
+        .knex('jwt_bearer_used_assertions')
+        .where({ idp_name: TEST_ISSUER, jti: 'used-one' })
+        .update({ expires_at: new Date(Date.now() - 1000) });
       expect((await validate({ assertion })).body).toMatchObject({ valid: true, alreadyUsed: false });
     } finally {
       await fx.db.knex('jwt_bearer_used_assertions').delete();
@@ -127,11 +145,16 @@ describe('refusals, with the token endpoint’s reason codes', () => {
 describe('tenants, IdP settings and live changes', () => {
   it('treats an IdP of another tenant as unknown, and finds it in its own tenant', async () => {
     const tenantKey = await makeSigningKey('ES256');
-    const created = await fx.admin('post', inTenant('/identity-providers', 'example.com')).send({ name: 'tenant-idp', certificates: [tenantKey.certificatePem], aliases: [TEST_AUDIENCE] });
+    const created = await fx
+      .admin('post', inTenant('/identity-providers', 'example.com'))
+      .send({ name: 'tenant-idp', certificates: [tenantKey.certificatePem], aliases: [TEST_AUDIENCE] });
     expect(created.status).toBe(201);
     const assertion = await sign({ iss: 'tenant-idp' }, {}, tenantKey);
     expect((await validate({ assertion })).body).toMatchObject({ valid: false, reason: 'issuer_unknown' });
-    expect((await validate({ assertion }, 'example.com')).body).toMatchObject({ valid: true, idp: { id: created.body.id, name: 'tenant-idp' } });
+    expect((await validate({ assertion }, 'example.com')).body).toMatchObject({
+      valid: true,
+      idp: { id: created.body.id, name: 'tenant-idp' },
+    });
     expect((await validate({ assertion }, 'nowhere.example')).status).toBe(400);
   });
 
@@ -157,12 +180,16 @@ describe('tenants, IdP settings and live changes', () => {
     const own = await makeSigningKey('ES256');
     await fx.admin('post', '/identity-providers').send({ name: 'no-alias-idp', certificates: [own.certificatePem] });
     expect((await validate({ assertion: await sign({ iss: 'no-alias-idp', aud: TOKEN_URL }, {}, own) })).body.valid).toBe(true);
-    expect((await validate({ assertion: await sign({ iss: 'no-alias-idp', aud: `${TOKEN_URL}/` }, {}, own) })).body.reason).toBe('audience_mismatch');
+    expect((await validate({ assertion: await sign({ iss: 'no-alias-idp', aud: `${TOKEN_URL}/` }, {}, own) })).body.reason).toBe(
+      'audience_mismatch',
+    );
   });
 
   it('judges allowed clients only when a clientId is given', async () => {
     const own = await makeSigningKey('ES256');
-    await fx.admin('post', '/identity-providers').send({ name: 'client-list-idp', certificates: [own.certificatePem], aliases: [TEST_AUDIENCE], allowedClients: ['good-client'] });
+    await fx
+      .admin('post', '/identity-providers')
+      .send({ name: 'client-list-idp', certificates: [own.certificatePem], aliases: [TEST_AUDIENCE], allowedClients: ['good-client'] });
     const assertion = await sign({ iss: 'client-list-idp' }, {}, own);
     expect((await validate({ assertion })).body).toMatchObject({ valid: true, notChecked: expect.arrayContaining(['allowed_clients']) });
     const good = await validate({ assertion, clientId: 'good-client' });
@@ -173,14 +200,20 @@ describe('tenants, IdP settings and live changes', () => {
 
   it('judges allowed subjects', async () => {
     const own = await makeSigningKey('ES256');
-    await fx.admin('post', '/identity-providers').send({ name: 'subject-list-idp', certificates: [own.certificatePem], aliases: [TEST_AUDIENCE], allowedSubjects: ['alice'] });
+    await fx
+      .admin('post', '/identity-providers')
+      .send({ name: 'subject-list-idp', certificates: [own.certificatePem], aliases: [TEST_AUDIENCE], allowedSubjects: ['alice'] });
     expect((await validate({ assertion: await sign({ iss: 'subject-list-idp', sub: 'alice' }, {}, own) })).body.valid).toBe(true);
-    expect((await validate({ assertion: await sign({ iss: 'subject-list-idp', sub: 'mallory' }, {}, own) })).body.reason).toBe('subject_not_allowed');
+    expect((await validate({ assertion: await sign({ iss: 'subject-list-idp', sub: 'mallory' }, {}, own) })).body.reason).toBe(
+      'subject_not_allowed',
+    );
   });
 
   it('judges a requested scope against the IdP’s allowed scopes (step 7)', async () => {
     const own = await makeSigningKey('ES256');
-    await fx.admin('post', '/identity-providers').send({ name: 'scope-idp', certificates: [own.certificatePem], aliases: [TEST_AUDIENCE], allowedScopes: ['read', 'write'] });
+    await fx
+      .admin('post', '/identity-providers')
+      .send({ name: 'scope-idp', certificates: [own.certificatePem], aliases: [TEST_AUDIENCE], allowedScopes: ['read', 'write'] });
     const assertion = await sign({ iss: 'scope-idp' }, {}, own);
     expect((await validate({ assertion, scope: 'read write' })).body.valid).toBe(true);
     expect((await validate({ assertion, scope: 'read admin' })).body).toMatchObject({ valid: false, reason: 'scope_not_allowed' });

@@ -88,7 +88,8 @@ describe('the failure limiter (unit)', () => {
     const victim = limiter.keysOf(undefined, body({ client_id: 'victim' }), undefined);
     limiter.record(victim, { outcome: 'refused', status: 401 });
     expect(limiter.check(victim)).toBe(60);
-    for (let i = 0; i < 100_000; i++) limiter.record(limiter.keysOf(undefined, body({ client_id: `flood-${i}` }), undefined), { outcome: 'refused', status: 401 });
+    for (let i = 0; i < 100_000; i++)
+      limiter.record(limiter.keysOf(undefined, body({ client_id: `flood-${i}` }), undefined), { outcome: 'refused', status: 401 });
     // The eldest key was forgotten (the documented price of the bound), the newest kept.
     expect(limiter.check(victim)).toBeUndefined();
     expect(limiter.check(limiter.keysOf(undefined, body({ client_id: 'flood-99999' }), undefined))).toBe(60);
@@ -140,9 +141,17 @@ function countingStore(store: GrantStore) {
 describe.each(HOSTS)('failure limits through the token endpoint on $name', (hut) => {
   const build = (failureLimit: Parameters<typeof tokenEndpoint>[0]['failureLimit'], now = () => Date.now()) => {
     const store = countingStore(fx.store);
-    const built = buildHostApp(hut, { store, clients: [CLIENT, OTHER_CLIENT], endpoint: failureLimit ? { failureLimit: { ...failureLimit, now } } : {} });
+    const built = buildHostApp(hut, {
+      store,
+      clients: [CLIENT, OTHER_CLIENT],
+      endpoint: failureLimit ? { failureLimit: { ...failureLimit, now } } : {},
+    });
     const post = (assertion: string, auth = basic(CLIENT.id, CLIENT.secret)) =>
-      request(built.app).post('/oauth2/token').set('Authorization', auth).type('form').send(new URLSearchParams(grantForm(assertion)).toString());
+      request(built.app)
+        .post('/oauth2/token')
+        .set('Authorization', auth)
+        .type('form')
+        .send(new URLSearchParams(grantForm(assertion)).toString());
     return { ...built, store, post };
   };
 
@@ -182,7 +191,8 @@ describe.each(HOSTS)('failure limits through the token endpoint on $name', (hut)
 
   it('per issuer: forged assertions naming an IdP hold that IdP off, not the others; unknown issuers create no key', async () => {
     const { post, outcomes } = build({ perIssuer: { max: 4, windowSeconds: 30 } });
-    for (let i = 0; i < 20; i++) expect((await post(await signAssertion(attacker, assertionClaims({ iss: `unknown-${i}`, aud: TOKEN_URL })))).status).toBe(400);
+    for (let i = 0; i < 20; i++)
+      expect((await post(await signAssertion(attacker, assertionClaims({ iss: `unknown-${i}`, aud: TOKEN_URL })))).status).toBe(400);
     expect((await post(await fx.assertion())).status).toBe(200);
     for (let i = 0; i < 4; i++) {
       const auth = i % 2 ? basic(CLIENT.id, CLIENT.secret) : basic(OTHER_CLIENT.id, OTHER_CLIENT.secret);
@@ -206,7 +216,13 @@ describe.each(HOSTS)('failure limits through the token endpoint on $name', (hut)
   it('refuses bad failureLimit options when the endpoint is built', () => {
     const { model } = buildHostApp(hut, { store: fx.store });
     expect(() =>
-      tokenEndpoint({ server: { token: async () => undefined }, host: hut.host, model, store: fx.store, failureLimit: { perClient: { max: -1, windowSeconds: 1 } } }),
+      tokenEndpoint({
+        server: { token: async () => undefined },
+        host: hut.host,
+        model,
+        store: fx.store,
+        failureLimit: { perClient: { max: -1, windowSeconds: 1 } },
+      }),
     ).toThrow(ConfigurationError);
   });
 });

@@ -58,7 +58,8 @@ beforeAll(async () => {
 });
 afterAll(() => fx?.close());
 
-const form = (app: App, body: string, auth = basicHeader) => request(app).post('/oauth2/token').set('Authorization', auth).type('form').send(body);
+const form = (app: App, body: string, auth = basicHeader) =>
+  request(app).post('/oauth2/token').set('Authorization', auth).type('form').send(body);
 const grant = async (app: App, assertion: string, extra: Record<string, string> = {}) => ({
   res: await form(app, new URLSearchParams(grantForm(assertion, extra)).toString()),
   secrets: [assertion],
@@ -68,30 +69,123 @@ function corpus(): CorpusCase[] {
   const claims = () => goodClaims();
   return [
     { name: 'alg none', send: (app) => grant(app, rawJws({ alg: 'none' }, claims(), '')) },
-    { name: 'HS256 with the certificate', send: async (app) => grant(app, await signInput({ ...fx.key, alg: 'RS256' }, `${b64json({ alg: 'HS256' })}.${b64json(claims())}`)) },
+    {
+      name: 'HS256 with the certificate',
+      send: async (app) => grant(app, await signInput({ ...fx.key, alg: 'RS256' }, `${b64json({ alg: 'HS256' })}.${b64json(claims())}`)),
+    },
     { name: 'jwk of the attacker', send: async (app) => grant(app, await signAssertion(attacker, claims(), { jwk: { kty: 'EC' } })) },
     { name: 'kid SQL', send: async (app) => grant(app, await signAssertion(fx.key, claims(), { kid: "' OR 1=1 --" })) },
     { name: 'crit', send: async (app) => grant(app, await signAssertion(fx.key, claims(), { crit: ['x'], x: 1 })) },
     { name: 'ECDSA zero signature', send: (app) => grant(app, rawJws({ alg: 'ES256' }, claims(), Buffer.alloc(64).toString('base64url'))) },
     { name: 'JWE', send: (app) => grant(app, `${b64json({ alg: 'dir', enc: 'A256GCM' })}..aaaa.bbbbbbbbbbbbbbbb.cccc`) },
-    { name: 'exp 1e400', send: async (app) => grant(app, await signInput(fx.key, `${b64json({ alg: 'RS256' })}.${Buffer.from(JSON.stringify(claims()).replace(/"exp":\d+/, '"exp":1e400')).toString('base64url')}`)) },
+    {
+      name: 'exp 1e400',
+      send: async (app) =>
+        grant(
+          app,
+          await signInput(
+            fx.key,
+            `${b64json({ alg: 'RS256' })}.${Buffer.from(JSON.stringify(claims()).replace(/"exp":\d+/, '"exp":1e400')).toString('base64url')}`,
+          ),
+        ),
+    },
     { name: 'aud object', send: async (app) => grant(app, await fx.assertion({ aud: { x: 1 } })) },
-    { name: 'duplicate iss', send: async (app) => grant(app, await signInput(fx.key, `${b64json({ alg: 'RS256' })}.${Buffer.from(`{"iss":"evil",${JSON.stringify(claims()).slice(1)}`).toString('base64url')}`)) },
-    { name: 'non-UTF-8', send: async (app) => grant(app, await signInput(fx.key, `${b64json({ alg: 'RS256' })}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}`)) },
+    {
+      name: 'duplicate iss',
+      send: async (app) =>
+        grant(
+          app,
+          await signInput(
+            fx.key,
+            `${b64json({ alg: 'RS256' })}.${Buffer.from(`{"iss":"evil",${JSON.stringify(claims()).slice(1)}`).toString('base64url')}`,
+          ),
+        ),
+    },
+    {
+      name: 'non-UTF-8',
+      send: async (app) =>
+        grant(app, await signInput(fx.key, `${b64json({ alg: 'RS256' })}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}`)),
+    },
     { name: 'unknown issuer', send: async (app) => grant(app, await fx.assertion({ iss: 'nobody' })) },
     { name: 'another IdP key', send: async (app) => grant(app, await fx.assertion({}, {}, attacker)) },
     { name: 'expired', send: async (app) => grant(app, await fx.assertion({ exp: 1, iat: 0 })) },
     { name: 'scope outside policy', send: async (app) => grant(app, await fx.assertion(), { scope: 'bad"scope' }) },
     { name: 'oversized assertion', send: (app) => grant(app, `${'a'.repeat(17_000)}.b.c`) },
     { name: 'oversized body', send: async (app) => ({ res: await form(app, `assertion=${'a'.repeat(70_000)}`), secrets: [] }) },
-    { name: 'repeated assertion', send: async (app) => { const a = await fx.assertion(); return { res: await form(app, `grant_type=${encodeURIComponent(JWT_BEARER_GRANT_TYPE)}&assertion=${a}&assertion=${a}`), secrets: [a] }; } },
-    { name: 'wrong content type', send: async (app) => { const a = await fx.assertion(); return { res: await request(app).post('/oauth2/token').set('Authorization', basicHeader).send({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: a }), secrets: [a] }; } },
-    { name: 'GET', send: async (app) => { const a = await fx.assertion(); return { res: await request(app).get(`/oauth2/token?assertion=${a}`).set('Authorization', basicHeader), secrets: [a] }; } },
-    { name: 'wrong client secret', send: async (app) => { const a = await fx.assertion(); const auth = `Basic ${Buffer.from(`${CLIENT.id}:guess-${CLIENT.secret}-1`).toString('base64')}`; return { res: await form(app, new URLSearchParams(grantForm(a)).toString(), auth), secrets: [a, auth.slice(6), `guess-${CLIENT.secret}-1`] }; } },
-    { name: 'secret in the body beside Basic', send: async (app) => { const a = await fx.assertion(); return { res: await form(app, new URLSearchParams({ ...grantForm(a), client_secret: 'body-secret-value' }).toString()), secrets: [a, 'body-secret-value'] }; } },
-    { name: 'unknown tenant', send: async (app) => { const a = await fx.assertion(); return { res: await request(app).post('/oauth2/token?tenantDomain=nowhere').set('Authorization', basicHeader).type('form').send(new URLSearchParams(grantForm(a)).toString()), secrets: [a] }; } },
+    {
+      name: 'repeated assertion',
+      send: async (app) => {
+        const a = await fx.assertion();
+        return {
+          res: await form(app, `grant_type=${encodeURIComponent(JWT_BEARER_GRANT_TYPE)}&assertion=${a}&assertion=${a}`),
+          secrets: [a],
+        };
+      },
+    },
+    {
+      name: 'wrong content type',
+      send: async (app) => {
+        const a = await fx.assertion();
+        return {
+          res: await request(app)
+            .post('/oauth2/token')
+            .set('Authorization', basicHeader)
+            .send({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: a }),
+          secrets: [a],
+        };
+      },
+    },
+    {
+      name: 'GET',
+      send: async (app) => {
+        const a = await fx.assertion();
+        return { res: await request(app).get(`/oauth2/token?assertion=${a}`).set('Authorization', basicHeader), secrets: [a] };
+      },
+    },
+    {
+      name: 'wrong client secret',
+      send: async (app) => {
+        const a = await fx.assertion();
+        const auth = `Basic ${Buffer.from(`${CLIENT.id}:guess-${CLIENT.secret}-1`).toString('base64')}`;
+        return {
+          res: await form(app, new URLSearchParams(grantForm(a)).toString(), auth),
+          secrets: [a, auth.slice(6), `guess-${CLIENT.secret}-1`],
+        };
+      },
+    },
+    {
+      name: 'secret in the body beside Basic',
+      send: async (app) => {
+        const a = await fx.assertion();
+        return {
+          res: await form(app, new URLSearchParams({ ...grantForm(a), client_secret: 'body-secret-value' }).toString()),
+          secrets: [a, 'body-secret-value'],
+        };
+      },
+    },
+    {
+      name: 'unknown tenant',
+      send: async (app) => {
+        const a = await fx.assertion();
+        return {
+          res: await request(app)
+            .post('/oauth2/token?tenantDomain=nowhere')
+            .set('Authorization', basicHeader)
+            .type('form')
+            .send(new URLSearchParams(grantForm(a)).toString()),
+          secrets: [a],
+        };
+      },
+    },
     { name: 'unsupported grant type', send: async (app) => ({ res: await form(app, 'grant_type=urn:x:y&assertion=abc'), secrets: [] }) },
-    { name: 'replayed assertion', send: async (app) => { const a = await fx.assertion(); await form(app, new URLSearchParams(grantForm(a)).toString()); return { res: await form(app, new URLSearchParams(grantForm(a)).toString()), secrets: [a] }; } },
+    {
+      name: 'replayed assertion',
+      send: async (app) => {
+        const a = await fx.assertion();
+        await form(app, new URLSearchParams(grantForm(a)).toString());
+        return { res: await form(app, new URLSearchParams(grantForm(a)).toString()), secrets: [a] };
+      },
+    },
   ];
 }
 
@@ -112,7 +206,10 @@ describe.each(HOSTS)('failure audit on $name', (hut) => {
       const { res, secrets: sent } = await c.send(app);
       secrets.push(...sent);
       expect({ case: c.name, status: res.status < 500 }).toEqual({ case: c.name, status: true });
-      expect({ case: c.name, outcomes: outcomes.length - before }).toEqual({ case: c.name, outcomes: c.name === 'replayed assertion' ? 2 : 1 });
+      expect({ case: c.name, outcomes: outcomes.length - before }).toEqual({
+        case: c.name,
+        outcomes: c.name === 'replayed assertion' ? 2 : 1,
+      });
     }
     // The replay case sends two requests (one served, one refused): one outcome each, no more.
     expect(outcomes).toHaveLength(cases.length + 1);
@@ -121,7 +218,9 @@ describe.each(HOSTS)('failure audit on $name', (hut) => {
     // bindings, as knex's do) holds no assertion or token: only their hashes ever reach the store.
     const failing: GrantStore = Object.create(fx.store);
     failing.recordIssuance = async (input) => {
-      throw new StoreUnavailableError(new Error(`insert into jwt_bearer_used_assertions … ${JSON.stringify(input)} - Connection terminated unexpectedly`));
+      throw new StoreUnavailableError(
+        new Error(`insert into jwt_bearer_used_assertions … ${JSON.stringify(input)} - Connection terminated unexpectedly`),
+      );
     };
     const down = buildHostApp(hut, { store: failing });
     down.model.generateAccessToken = model.generateAccessToken;
@@ -151,7 +250,8 @@ describe.each(HOSTS)('failure audit on $name', (hut) => {
     const text = all.map(describeOutcome).join('\n');
     for (const secret of secrets) {
       for (const piece of [secret, ...secret.split('.')].filter((p) => p.length >= 12)) {
-        if (text.includes(piece)) throw new Error(`an outcome holds ${piece.length} characters of a secret (${all.length} outcomes checked)`);
+        if (text.includes(piece))
+          throw new Error(`an outcome holds ${piece.length} characters of a secret (${all.length} outcomes checked)`);
       }
     }
   });
@@ -170,7 +270,8 @@ describe('failure audit through the example server (JSON logs and Prometheus met
     const client = await ex.createApplication();
     const key = await ex.registerIdp('auditIDP', { aliases: [EXAMPLE_URL] });
     const auth = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`;
-    const post = (body: string, header = auth) => request(ex.app).post('/oauth2/token').set('Authorization', header).type('form').send(body);
+    const post = (body: string, header = auth) =>
+      request(ex.app).post('/oauth2/token').set('Authorization', header).type('form').send(body);
     const good = await ex.assertion(key, 'auditIDP');
     const forged = await ex.assertion(attacker, 'auditIDP');
     const requests: Array<() => request.Test> = [
@@ -179,7 +280,11 @@ describe('failure audit through the example server (JSON logs and Prometheus met
       () => post(`grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${forged}`),
       () => post(`grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${rawJws({ alg: 'none' }, { iss: 'auditIDP' }, '')}`),
       () => post(`grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${good}&client_secret=${client.clientSecret}`),
-      () => post(`grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${forged}`, `Basic ${Buffer.from(`${client.clientId}:wrong-${client.clientSecret}`).toString('base64')}`),
+      () =>
+        post(
+          `grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${forged}`,
+          `Basic ${Buffer.from(`${client.clientId}:wrong-${client.clientSecret}`).toString('base64')}`,
+        ),
       () => post(`grant_type=constructor&assertion=${forged}`),
       () => post(`grant_type=__proto__&assertion=${forged}`),
       () => post(`grant_type=${'x'.repeat(5000)}&assertion=${forged}`),
@@ -212,7 +317,9 @@ describe('failure audit through the example server (JSON logs and Prometheus met
       for (const piece of [secret, ...String(secret).split('.')].filter((p) => p.length >= 12)) expect(text.includes(piece)).toBe(false);
     }
     for (const reason of ['jti_replayed', 'no_usable_key', 'alg_not_allowed', 'client_auth_multiple', 'invalid_client']) {
-      expect(metrics).toMatch(new RegExp(`oauth2_token_requests_total\\{grant_type="jwt-bearer",outcome="refused",reason="${reason}"\\} 1`));
+      expect(metrics).toMatch(
+        new RegExp(`oauth2_token_requests_total\\{grant_type="jwt-bearer",outcome="refused",reason="${reason}"\\} 1`),
+      );
     }
     expect(metrics).not.toMatch(/x{20}/);
   });

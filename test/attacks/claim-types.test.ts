@@ -29,7 +29,12 @@ const now = () => Math.floor(Date.now() / 1000);
 let fx: GrantFixture;
 beforeAll(async () => {
   fx = await createAttackFixture();
-  await fx.addIdp({ name: 'freshIDP', certificates: [{ pem: fx.key.certificatePem, kid: 'fresh' }], aliases: [TOKEN_URL], iatMaxAgeSeconds: 300 });
+  await fx.addIdp({
+    name: 'freshIDP',
+    certificates: [{ pem: fx.key.certificatePem, kid: 'fresh' }],
+    aliases: [TOKEN_URL],
+    iatMaxAgeSeconds: 300,
+  });
 });
 afterAll(() => fx?.close());
 
@@ -41,7 +46,10 @@ function rawClaims(raw: Record<string, string | undefined>, iss = ISSUER): strin
   const claims = goodClaims({ iss });
   const members = Object.entries(claims).map(([name, value]) => (name in raw ? [name, raw[name]] : [name, JSON.stringify(value)]));
   for (const [name, text] of Object.entries(raw)) if (!(name in claims)) members.push([name, text]);
-  return `{${members.filter(([, text]) => text !== undefined).map(([name, text]) => `${JSON.stringify(name)}:${text}`).join(',')}}`;
+  return `{${members
+    .filter(([, text]) => text !== undefined)
+    .map(([name, text]) => `${JSON.stringify(name)}:${text}`)
+    .join(',')}}`;
 }
 
 /** [case name, raw claim text (made at run time, so times are current), expected reason]. */
@@ -162,7 +170,10 @@ describe.each(HOSTS)('claims of the wrong type or range on $name', (hut) => {
       await t.refusedGrant(await signRawJws(fx.key, header(), rawClaims(textOf(raw))), INVALID_GRANT(reason));
     });
     it.each(IAT_AGE)('%s', async (_name, raw, reason) => {
-      await t.refusedGrant(await signRawJws(fx.key, { alg: 'RS256', kid: 'fresh' }, rawClaims(textOf(raw), 'freshIDP')), INVALID_GRANT(reason));
+      await t.refusedGrant(
+        await signRawJws(fx.key, { alg: 'RS256', kid: 'fresh' }, rawClaims(textOf(raw), 'freshIDP')),
+        INVALID_GRANT(reason),
+      );
     });
   });
 

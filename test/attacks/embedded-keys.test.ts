@@ -106,7 +106,10 @@ describe.each(HOSTS)('keys carried or pointed at by the header, on $name', (hut)
   describe('RFC 7515 §4.1.6, RFC 8725 §3.10: x5c is never used', () => {
     it.each([
       ["the attacker's certificate", () => ({ x5c: [derOf(attacker.certificatePem)] })],
-      ["the attacker's certificate chained under the IdP's", () => ({ x5c: [derOf(attacker.certificatePem), derOf(fx.key.certificatePem)] })],
+      [
+        "the attacker's certificate chained under the IdP's",
+        () => ({ x5c: [derOf(attacker.certificatePem), derOf(fx.key.certificatePem)] }),
+      ],
       ["the IdP's own certificate (signed by the attacker)", () => ({ x5c: [derOf(fx.key.certificatePem)] })],
       ["the attacker's certificate and the IdP kid", () => ({ x5c: [derOf(attacker.certificatePem)], kid: fx.key.kid })],
       ['x5c that is not base64', () => ({ x5c: ['%%%'] })],
@@ -130,7 +133,10 @@ describe.each(HOSTS)('keys carried or pointed at by the header, on $name', (hut)
       await t.refusedGrant(await forged({ kid: fx.key.kid, 'x5t#S256': attacker.thumbprint }), INVALID_GRANT('key_not_found'));
     });
     it("the IdP's x5t#S256 in upper case", async () => {
-      await t.refusedGrant(await signAssertion(fx.key, goodClaims(), { 'x5t#S256': fx.key.thumbprint.toUpperCase() }), INVALID_GRANT('key_not_found'));
+      await t.refusedGrant(
+        await signAssertion(fx.key, goodClaims(), { 'x5t#S256': fx.key.thumbprint.toUpperCase() }),
+        INVALID_GRANT('key_not_found'),
+      );
     });
     it('the IdP thumbprint in standard base64 with padding', async () => {
       const std = Buffer.from(fx.key.thumbprint, 'base64url').toString('base64');

@@ -22,7 +22,6 @@ import {
   INVALID_GRANT,
   ISSUER,
   signInput,
-
   type AttackTarget,
 } from '../helpers/attack-kit';
 import type { GrantFixture } from '../helpers/grant-fixture';
@@ -81,7 +80,10 @@ describe.each(HOSTS)('encoding attacks on $name', (hut) => {
 
   describe('RFC 7519 §4, RFC 8725 §2.6: duplicate JSON member names are refused (signed by the IdP)', () => {
     it.each([
-      ['iss twice (evil first)', () => `{"iss":"evil","iss":${JSON.stringify(ISSUER)},${JSON.stringify(goodClaims({ iss: undefined })).slice(1)}`],
+      [
+        'iss twice (evil first)',
+        () => `{"iss":"evil","iss":${JSON.stringify(ISSUER)},${JSON.stringify(goodClaims({ iss: undefined })).slice(1)}`,
+      ],
       ['iss twice (evil last)', () => claimsWith('"iss":"evil"')],
       ['sub twice', () => claimsWith('"sub":"root"')],
       ['aud twice', () => claimsWith('"aud":"https://other.example"')],
@@ -134,7 +136,10 @@ describe.each(HOSTS)('encoding attacks on $name', (hut) => {
       await t.refusedGrant(await signRawJws(fx.key, headerText(), Buffer.from(le.swap16())), MALFORMED);
     });
     it('a payload with a UTF-8 BOM', async () => {
-      await t.refusedGrant(await signRawJws(fx.key, headerText(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(goodClaims()))])), MALFORMED);
+      await t.refusedGrant(
+        await signRawJws(fx.key, headerText(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(goodClaims()))])),
+        MALFORMED,
+      );
     });
     it('an overlong encoding of a quote that would end a string early (C0 A2)', async () => {
       await t.refusedGrant(await signRawJws(fx.key, headerText(), claimsBytes(Buffer.from([0xc0, 0xa2]))), MALFORMED);
@@ -158,10 +163,13 @@ describe.each(HOSTS)('encoding attacks on $name', (hut) => {
       await t.refusedGrant(await signInput(fx.key, input), MALFORMED);
     });
 
-    it.each(RE_ENCODINGS.filter(([name]) => !/unused/.test(name)))('the signature segment %s (RSA-2048 signatures leave unused bits too)', async (_name, reencode) => {
-      const [h, p, s] = (await fx.assertion()).split('.') as [string, string, string];
-      await t.refusedGrant(`${h}.${p}.${reencode(s, Buffer.from(s, 'base64url'))}`, MALFORMED);
-    });
+    it.each(RE_ENCODINGS.filter(([name]) => !/unused/.test(name)))(
+      'the signature segment %s (RSA-2048 signatures leave unused bits too)',
+      async (_name, reencode) => {
+        const [h, p, s] = (await fx.assertion()).split('.') as [string, string, string];
+        await t.refusedGrant(`${h}.${p}.${reencode(s, Buffer.from(s, 'base64url'))}`, MALFORMED);
+      },
+    );
 
     it('the signature segment with non-zero unused trailing bits', async () => {
       const [h, p, s] = (await fx.assertion()).split('.') as [string, string, string];
@@ -189,5 +197,3 @@ describe.each(HOSTS)('encoding attacks on $name', (hut) => {
     expect((await t.grant(await signRawJws(fx.key, headerText(), claimsWithSpareBits()))).status).toBe(200);
   });
 });
-
-

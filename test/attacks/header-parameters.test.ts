@@ -29,7 +29,8 @@ beforeAll(async () => {
 afterAll(() => fx?.close());
 
 /** The IdP's own RS256 signature over `header` (as given, plus alg) and valid claims. */
-const idpSigned = (header: Record<string, unknown>) => signInput(fx.key, `${b64json({ alg: 'RS256', typ: 'JWT', ...header })}.${b64json(goodClaims())}`);
+const idpSigned = (header: Record<string, unknown>) =>
+  signInput(fx.key, `${b64json({ alg: 'RS256', typ: 'JWT', ...header })}.${b64json(goodClaims())}`);
 
 const HOSTILE_KIDS: Array<[string, () => unknown]> = [
   ['path traversal to /etc/passwd', () => '../../../../../../etc/passwd'],
@@ -40,14 +41,17 @@ const HOSTILE_KIDS: Array<[string, () => unknown]> = [
   ["SQL: ' OR '1'='1", () => "' OR '1'='1"],
   ['SQL: stacked DROP TABLE', () => "x'; DROP TABLE jwt_bearer_idp_certificates; --"],
   ['SQL: UNION SELECT', () => "' UNION SELECT pem FROM jwt_bearer_idp_certificates --"],
-  ['SQL: comment', () => 'jwt-idp-1\'--'],
+  ['SQL: comment', () => "jwt-idp-1'--"],
   ['LDAP filter', () => '*)(uid=*))(|(uid=*'],
   ['a NUL after the real kid', () => `${fx.key.kid}\u0000`],
   ['the real kid, NUL, then more', () => `${fx.key.kid}\u0000evil`],
   ['a lone surrogate', () => `${fx.key.kid}\ud800`],
   ['the real kid with a trailing space', () => `${fx.key.kid} `],
   ['the real kid in upper case', () => fx.key.kid.toUpperCase()],
-  ['the real kid in full-width letters', () => [...fx.key.kid].map((c) => (/[a-z0-9]/i.test(c) ? String.fromCodePoint(c.codePointAt(0)! + 0xfee0) : c)).join('')],
+  [
+    'the real kid in full-width letters',
+    () => [...fx.key.kid].map((c) => (/[a-z0-9]/i.test(c) ? String.fromCodePoint(c.codePointAt(0)! + 0xfee0) : c)).join(''),
+  ],
   ['the real kid, percent-encoded', () => encodeURIComponent(fx.key.kid).replace(/-/g, '%2D')],
   ['a wildcard', () => '*'],
   ['a 4 KiB string', () => 'k'.repeat(4096)],

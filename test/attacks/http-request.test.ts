@@ -11,15 +11,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import {
-  attackTarget,
-  CLIENT,
-  createAttackFixture,
-  HOSTS,
-  INVALID_REQUEST,
-  type AttackTarget,
-  type Expected,
-} from '../helpers/attack-kit';
+import { attackTarget, CLIENT, createAttackFixture, HOSTS, INVALID_REQUEST, type AttackTarget, type Expected } from '../helpers/attack-kit';
 import { grantForm, JWT_BEARER_GRANT_TYPE, type GrantFixture } from '../helpers/grant-fixture';
 import { makeSigningKey, type TestSigningKey } from '../helpers/keys';
 
@@ -76,12 +68,32 @@ describe.each(HOSTS)('HTTP request attacks on $name', (hut) => {
     });
 
     it.each([
-      ['assertion[]=… (our parser: no parameter named assertion)', 'plain', (a: string) => `grant_type=${URN}&assertion[]=${a}`, INVALID_REQUEST('assertion_missing')],
+      [
+        'assertion[]=… (our parser: no parameter named assertion)',
+        'plain',
+        (a: string) => `grant_type=${URN}&assertion[]=${a}`,
+        INVALID_REQUEST('assertion_missing'),
+      ],
       ['assertion[]=… (qs: an array)', 'parsed', (a: string) => `grant_type=${URN}&assertion[]=${a}`, REPEATED],
       ['assertion[0]=… (qs: an array)', 'parsed', (a: string) => `grant_type=${URN}&assertion[0]=${a}`, REPEATED],
-      ['assertion[x]=… (qs: an object)', 'parsed', (a: string) => `grant_type=${URN}&assertion[x]=${a}`, INVALID_REQUEST('assertion_malformed')],
-      ['__proto__[assertion]=… (qs prototype pollution)', 'parsed', (a: string) => `grant_type=${URN}&__proto__[assertion]=${a}`, INVALID_REQUEST('assertion_missing')],
-      ['Assertion=… (names are case-sensitive)', 'plain', (a: string) => `grant_type=${URN}&Assertion=${a}`, INVALID_REQUEST('assertion_missing')],
+      [
+        'assertion[x]=… (qs: an object)',
+        'parsed',
+        (a: string) => `grant_type=${URN}&assertion[x]=${a}`,
+        INVALID_REQUEST('assertion_malformed'),
+      ],
+      [
+        '__proto__[assertion]=… (qs prototype pollution)',
+        'parsed',
+        (a: string) => `grant_type=${URN}&__proto__[assertion]=${a}`,
+        INVALID_REQUEST('assertion_missing'),
+      ],
+      [
+        'Assertion=… (names are case-sensitive)',
+        'plain',
+        (a: string) => `grant_type=${URN}&Assertion=${a}`,
+        INVALID_REQUEST('assertion_missing'),
+      ],
     ] as Array<[string, 'plain' | 'parsed', (a: string) => string, Expected]>)('%s', async (_name, which, body, expected) => {
       const t = which === 'plain' ? plain : parsed;
       const a = await fx.assertion();
@@ -92,28 +104,58 @@ describe.each(HOSTS)('HTTP request attacks on $name', (hut) => {
   describe('RFC 6749 §3.2, §4.5: the assertion only counts in a form-encoded POST body', () => {
     const contentTypes: Array<[string, string, (body: string) => string | Buffer, Expected]> = [
       ['text/plain', 'text/plain', (b) => b, INVALID_REQUEST('content_type_invalid')],
-      ['application/json', 'application/json', (b) => JSON.stringify(Object.fromEntries(new URLSearchParams(b))), INVALID_REQUEST('content_type_invalid')],
-      ['multipart/form-data', 'multipart/form-data; boundary=x', (b) => `--x\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\n${JWT_BEARER_GRANT_TYPE}\r\n--x\r\nContent-Disposition: form-data; name="assertion"\r\n\r\n${new URLSearchParams(b).get('assertion')}\r\n--x--`, INVALID_REQUEST('content_type_invalid')],
+      [
+        'application/json',
+        'application/json',
+        (b) => JSON.stringify(Object.fromEntries(new URLSearchParams(b))),
+        INVALID_REQUEST('content_type_invalid'),
+      ],
+      [
+        'multipart/form-data',
+        'multipart/form-data; boundary=x',
+        (b) =>
+          `--x\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\n${JWT_BEARER_GRANT_TYPE}\r\n--x\r\nContent-Disposition: form-data; name="assertion"\r\n\r\n${new URLSearchParams(b).get('assertion')}\r\n--x--`,
+        INVALID_REQUEST('content_type_invalid'),
+      ],
       ['application/xml', 'application/xml', (b) => `<x>${b}</x>`, INVALID_REQUEST('content_type_invalid')],
       ['a look-alike type', 'application/x-www-form-urlencoded-evil', (b) => b, INVALID_REQUEST('content_type_invalid')],
       ['a type without subtype', 'application', (b) => b, INVALID_REQUEST('content_type_invalid')],
-      ['a UTF-16 body declared by charset', 'application/x-www-form-urlencoded; charset=utf-16le', (b) => Buffer.from(b, 'utf16le'), INVALID_REQUEST('invalid_request')],
-      ['a gzip body (Content-Encoding is not decoded)', 'application/x-www-form-urlencoded', (b) => gzipSync(b), INVALID_REQUEST('invalid_request')],
+      [
+        'a UTF-16 body declared by charset',
+        'application/x-www-form-urlencoded; charset=utf-16le',
+        (b) => Buffer.from(b, 'utf16le'),
+        INVALID_REQUEST('invalid_request'),
+      ],
+      [
+        'a gzip body (Content-Encoding is not decoded)',
+        'application/x-www-form-urlencoded',
+        (b) => gzipSync(b),
+        INVALID_REQUEST('invalid_request'),
+      ],
     ];
     it.each(contentTypes)('%s', async (name, contentType, encode, expected) => {
       const a = await fx.assertion();
       const form = new URLSearchParams(grantForm(a)).toString();
-      await plain.refused(() => {
-        const req = post(plain, encode(form), contentType);
-        return /gzip/.test(name) ? req.set('Content-Encoding', 'gzip') : req;
-      }, expected, [a]);
+      await plain.refused(
+        () => {
+          const req = post(plain, encode(form), contentType);
+          return /gzip/.test(name) ? req.set('Content-Encoding', 'gzip') : req;
+        },
+        expected,
+        [a],
+      );
       expect((await plain.grant(a)).status).toBe(200);
     });
 
     it('no Content-Type at all', async () => {
       const a = await fx.assertion();
       await plain.refused(
-        () => request(plain.app).post('/oauth2/token').set('Authorization', basic(CLIENT.id, CLIENT.secret)).send(Buffer.from(new URLSearchParams(grantForm(a)).toString())).unset('Content-Type'),
+        () =>
+          request(plain.app)
+            .post('/oauth2/token')
+            .set('Authorization', basic(CLIENT.id, CLIENT.secret))
+            .send(Buffer.from(new URLSearchParams(grantForm(a)).toString()))
+            .unset('Content-Type'),
         INVALID_REQUEST('content_type_invalid'),
         [a],
       );
@@ -121,13 +163,27 @@ describe.each(HOSTS)('HTTP request attacks on $name', (hut) => {
 
     it('the parameters in the query string of a POST with an empty body', async () => {
       const a = await fx.assertion();
-      await plain.refused(() => request(plain.app).post(`/oauth2/token?${new URLSearchParams(grantForm(a))}`).set('Authorization', basic(CLIENT.id, CLIENT.secret)).type('form').send(''), INVALID_REQUEST('invalid_request'), [a]);
+      await plain.refused(
+        () =>
+          request(plain.app)
+            .post(`/oauth2/token?${new URLSearchParams(grantForm(a))}`)
+            .set('Authorization', basic(CLIENT.id, CLIENT.secret))
+            .type('form')
+            .send(''),
+        INVALID_REQUEST('invalid_request'),
+        [a],
+      );
     });
 
     it('the assertion in the query string, the grant type in the body', async () => {
       const a = await fx.assertion();
       await plain.refused(
-        () => request(plain.app).post(`/oauth2/token?assertion=${a}`).set('Authorization', basic(CLIENT.id, CLIENT.secret)).type('form').send(`grant_type=${URN}`),
+        () =>
+          request(plain.app)
+            .post(`/oauth2/token?assertion=${a}`)
+            .set('Authorization', basic(CLIENT.id, CLIENT.secret))
+            .type('form')
+            .send(`grant_type=${URN}`),
         INVALID_REQUEST('assertion_missing'),
         [a],
       );
@@ -138,7 +194,10 @@ describe.each(HOSTS)('HTTP request attacks on $name', (hut) => {
     it.each(['get', 'put', 'patch', 'delete', 'options'] as const)('%s, with the grant in the query string', async (method) => {
       const a = await fx.assertion();
       const res = await anyMethod.refused(
-        () => request(anyMethod.app)[method](`/oauth2/token?${new URLSearchParams(grantForm(a))}`).set('Authorization', basic(CLIENT.id, CLIENT.secret)),
+        () =>
+          request(anyMethod.app)
+            [method](`/oauth2/token?${new URLSearchParams(grantForm(a))}`)
+            .set('Authorization', basic(CLIENT.id, CLIENT.secret)),
         { status: 405, error: 'invalid_request', reason: 'method_not_allowed' },
         [a],
       );
@@ -158,7 +217,12 @@ describe.each(HOSTS)('HTTP request attacks on $name', (hut) => {
     it('PUT with a form body carrying the grant', async () => {
       const a = await fx.assertion();
       await anyMethod.refused(
-        () => request(anyMethod.app).put('/oauth2/token').set('Authorization', basic(CLIENT.id, CLIENT.secret)).type('form').send(new URLSearchParams(grantForm(a)).toString()),
+        () =>
+          request(anyMethod.app)
+            .put('/oauth2/token')
+            .set('Authorization', basic(CLIENT.id, CLIENT.secret))
+            .type('form')
+            .send(new URLSearchParams(grantForm(a)).toString()),
         { status: 405, error: 'invalid_request', reason: 'method_not_allowed' },
         [a],
       );
@@ -174,14 +238,22 @@ describe.each(HOSTS)('HTTP request attacks on $name', (hut) => {
     ])('%s: refused (one method only)', async (_name, extra) => {
       const a = await fx.assertion();
       await plain.refused(
-        () => request(plain.app).post('/oauth2/token').set('Authorization', basic(CLIENT.id, CLIENT.secret)).type('form').send(new URLSearchParams({ ...grantForm(a), ...extra }).toString()),
+        () =>
+          request(plain.app)
+            .post('/oauth2/token')
+            .set('Authorization', basic(CLIENT.id, CLIENT.secret))
+            .type('form')
+            .send(new URLSearchParams({ ...grantForm(a), ...extra }).toString()),
         INVALID_REQUEST('client_auth_multiple'),
         [a],
       );
     });
 
     it('control: Basic and the same client_id in the body (RFC 6749 §3.2.1) is served', async () => {
-      const res = await request(plain.app).post('/oauth2/token').set('Authorization', basic(CLIENT.id, CLIENT.secret)).type('form')
+      const res = await request(plain.app)
+        .post('/oauth2/token')
+        .set('Authorization', basic(CLIENT.id, CLIENT.secret))
+        .type('form')
         .send(new URLSearchParams({ ...grantForm(await fx.assertion()), client_id: CLIENT.id }).toString());
       expect(res.status).toBe(200);
     });
@@ -201,7 +273,12 @@ describe.each(HOSTS)('HTTP request attacks on $name', (hut) => {
     ])('Basic with %s: 401 invalid_client with WWW-Authenticate', async (_name, header) => {
       const a = await fx.assertion();
       const res = await plain.refused(
-        () => request(plain.app).post('/oauth2/token').set('Authorization', header).type('form').send(new URLSearchParams(grantForm(a)).toString()),
+        () =>
+          request(plain.app)
+            .post('/oauth2/token')
+            .set('Authorization', header)
+            .type('form')
+            .send(new URLSearchParams(grantForm(a)).toString()),
         INVALID_CLIENT_401,
         [a, header.slice(6)],
       );
@@ -214,7 +291,12 @@ describe.each(HOSTS)('HTTP request attacks on $name', (hut) => {
     ])('%s instead of client credentials: invalid_client', async (_name, header) => {
       const a = await fx.assertion();
       await plain.refused(
-        () => request(plain.app).post('/oauth2/token').set('Authorization', header).type('form').send(new URLSearchParams(grantForm(a)).toString()),
+        () =>
+          request(plain.app)
+            .post('/oauth2/token')
+            .set('Authorization', header)
+            .type('form')
+            .send(new URLSearchParams(grantForm(a)).toString()),
         { status: 400, error: 'invalid_client', reason: 'invalid_client' },
         [a],
       );

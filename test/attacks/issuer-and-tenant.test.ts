@@ -43,10 +43,24 @@ beforeAll(async () => {
     makeSigningKey('ES256', { kid: 'tenant-1' }),
     makeSigningKey('ES256', { kid: 'org-1' }),
   ]);
-  await fx.addIdp({ name: 'otherIDP', certificates: [{ pem: otherKey.certificatePem, kid: otherKey.kid }], aliases: ['https://other.example/token'] });
+  await fx.addIdp({
+    name: 'otherIDP',
+    certificates: [{ pem: otherKey.certificatePem, kid: otherKey.kid }],
+    aliases: ['https://other.example/token'],
+  });
   // The same IdP name as the default tenant's, in another tenant, with its own key.
-  await fx.addIdp({ tenant: TENANT, name: ISSUER, certificates: [{ pem: tenantKey.certificatePem, kid: tenantKey.kid }], aliases: [TOKEN_URL] });
-  await fx.addIdp({ tenant: 'example.org', name: 'orgIDP', certificates: [{ pem: orgKey.certificatePem, kid: orgKey.kid }], aliases: [TOKEN_URL] });
+  await fx.addIdp({
+    tenant: TENANT,
+    name: ISSUER,
+    certificates: [{ pem: tenantKey.certificatePem, kid: tenantKey.kid }],
+    aliases: [TOKEN_URL],
+  });
+  await fx.addIdp({
+    tenant: 'example.org',
+    name: 'orgIDP',
+    certificates: [{ pem: orgKey.certificatePem, kid: orgKey.kid }],
+    aliases: [TOKEN_URL],
+  });
 });
 afterAll(() => fx?.close());
 
@@ -55,8 +69,14 @@ describe.each(HOSTS)('issuer and tenant confusion on $name', (hut) => {
   const tenantAuth = (req: request.Test) => req.auth(TENANT_CLIENT.id, TENANT_CLIENT.secret);
   /** A grant request as the tenant's client, with a raw query string. */
   const asTenantClient = (assertion: string, query: string) =>
-    tenantAuth(request(t.app).post(`/oauth2/token${query}`).type('form').send(new URLSearchParams(grantForm(assertion)).toString()));
-  const tenantAssertion = () => signAssertion(tenantKey, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'tenant-user' }), { kid: tenantKey.kid });
+    tenantAuth(
+      request(t.app)
+        .post(`/oauth2/token${query}`)
+        .type('form')
+        .send(new URLSearchParams(grantForm(assertion)).toString()),
+    );
+  const tenantAssertion = () =>
+    signAssertion(tenantKey, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'tenant-user' }), { kid: tenantKey.kid });
 
   beforeAll(() => {
     t = attackTarget(fx, hut, { clients: [CLIENT, TENANT_CLIENT] });
@@ -73,10 +93,16 @@ describe.each(HOSTS)('issuer and tenant confusion on $name', (hut) => {
       await t.refusedGrant(await signAssertion(otherKey, goodClaims(), { kid: fx.key.kid }), INVALID_GRANT('no_usable_key'));
     });
     it("otherIDP's key with x5t#S256 of its own certificate", async () => {
-      await t.refusedGrant(await signAssertion(otherKey, goodClaims(), { 'x5t#S256': otherKey.thumbprint }), INVALID_GRANT('key_not_found'));
+      await t.refusedGrant(
+        await signAssertion(otherKey, goodClaims(), { 'x5t#S256': otherKey.thumbprint }),
+        INVALID_GRANT('key_not_found'),
+      );
     });
     it("a genuine otherIDP assertion addressed to jwtIDP's alias (RFC 8725 §3.9)", async () => {
-      await t.refusedGrant(await signAssertion(otherKey, assertionClaims({ iss: 'otherIDP', aud: TOKEN_URL, sub: 'a' })), INVALID_GRANT('audience_mismatch'));
+      await t.refusedGrant(
+        await signAssertion(otherKey, assertionClaims({ iss: 'otherIDP', aud: TOKEN_URL, sub: 'a' })),
+        INVALID_GRANT('audience_mismatch'),
+      );
     });
     it("the same-named IdP of another tenant's key, sent to the default tenant", async () => {
       await t.refusedGrant(await tenantAssertion(), INVALID_GRANT('key_not_found'));
@@ -90,14 +116,20 @@ describe.each(HOSTS)('issuer and tenant confusion on $name', (hut) => {
     it("the default tenant's assertion, sent to the tenant by the tenant's client", async () => {
       await t.refused(async () => asTenantClient(await fx.assertion(), `?tenantDomain=${TENANT}`), INVALID_GRANT('no_usable_key'));
     });
-    it("an IdP of example.org, sent to example.com", async () => {
+    it('an IdP of example.org, sent to example.com', async () => {
       const assertion = await signAssertion(orgKey, assertionClaims({ iss: 'orgIDP', aud: TOKEN_URL, sub: 'a' }), { kid: orgKey.kid });
       const res = await t.refused(() => asTenantClient(assertion, `?tenantDomain=${TENANT}`), INVALID_GRANT('issuer_unknown'), [assertion]);
-      const unknown = await asTenantClient(await signAssertion(orgKey, assertionClaims({ iss: 'nobodyIDP', aud: TOKEN_URL, sub: 'a' })), `?tenantDomain=${TENANT}`);
+      const unknown = await asTenantClient(
+        await signAssertion(orgKey, assertionClaims({ iss: 'nobodyIDP', aud: TOKEN_URL, sub: 'a' })),
+        `?tenantDomain=${TENANT}`,
+      );
       expect(res.body).toEqual(unknown.body);
     });
-    it("an IdP of example.org, sent to the default tenant", async () => {
-      await t.refusedGrant(await signAssertion(orgKey, assertionClaims({ iss: 'orgIDP', aud: TOKEN_URL, sub: 'a' })), INVALID_GRANT('issuer_unknown'));
+    it('an IdP of example.org, sent to the default tenant', async () => {
+      await t.refusedGrant(
+        await signAssertion(orgKey, assertionClaims({ iss: 'orgIDP', aud: TOKEN_URL, sub: 'a' })),
+        INVALID_GRANT('issuer_unknown'),
+      );
     });
     it("the default tenant's client, sent to the tenant", async () => {
       await t.refusedGrant(await tenantAssertion(), INVALID_CLIENT, {}, `?tenantDomain=${TENANT}`);
@@ -108,7 +140,13 @@ describe.each(HOSTS)('issuer and tenant confusion on $name', (hut) => {
     it("the tenant's client in the body, sent to the default tenant", async () => {
       const assertion = await tenantAssertion();
       await t.refused(
-        () => request(t.app).post('/oauth2/token').type('form').send(new URLSearchParams({ ...grantForm(assertion), client_id: TENANT_CLIENT.id, client_secret: TENANT_CLIENT.secret }).toString()),
+        () =>
+          request(t.app)
+            .post('/oauth2/token')
+            .type('form')
+            .send(
+              new URLSearchParams({ ...grantForm(assertion), client_id: TENANT_CLIENT.id, client_secret: TENANT_CLIENT.secret }).toString(),
+            ),
         { status: 400, error: 'invalid_client', reason: 'invalid_client' }, // docs/http.md: bad credentials in the body → 400 or 401; both hosts say 400
         [assertion, TENANT_CLIENT.secret],
       );
@@ -167,7 +205,13 @@ describe.each(HOSTS)('issuer and tenant confusion on $name', (hut) => {
     it('tenantDomain in the form body is not a tenant (only the query is)', async () => {
       const assertion = await tenantAssertion();
       await t.refused(
-        () => tenantAuth(request(t.app).post('/oauth2/token').type('form').send(new URLSearchParams({ ...grantForm(assertion), tenantDomain: TENANT }).toString())),
+        () =>
+          tenantAuth(
+            request(t.app)
+              .post('/oauth2/token')
+              .type('form')
+              .send(new URLSearchParams({ ...grantForm(assertion), tenantDomain: TENANT }).toString()),
+          ),
         INVALID_CLIENT,
         [assertion],
       );

@@ -55,7 +55,12 @@ beforeAll(async () => {
   ecNoJti = await makeSigningKey('ES256', { kid: 'ec-nojti' });
   ed = await makeSigningKey('EdDSA', { kid: 'ed-1' });
   await fx.addIdp({ name: 'ecIDP', certificates: [{ pem: ec.certificatePem, kid: ec.kid }], aliases: [TOKEN_URL] });
-  await fx.addIdp({ name: 'ecNoJtiIDP', certificates: [{ pem: ecNoJti.certificatePem, kid: ecNoJti.kid }], aliases: [TOKEN_URL], requireJti: false });
+  await fx.addIdp({
+    name: 'ecNoJtiIDP',
+    certificates: [{ pem: ecNoJti.certificatePem, kid: ecNoJti.kid }],
+    aliases: [TOKEN_URL],
+    requireJti: false,
+  });
   await fx.addIdp({ name: 'edIDP', certificates: [{ pem: ed.certificatePem, kid: ed.kid }], aliases: [TOKEN_URL] });
 });
 afterAll(() => fx?.close());
@@ -74,7 +79,10 @@ const EC_FORGERIES: Array<[string, (sig: Buffer) => Buffer | string]> = [
   ['r valid, s = 0', (sig) => Buffer.concat([sig.subarray(0, 32), Buffer.alloc(32)])],
   ['r = s = n (the group order)', () => Buffer.concat([fromBig(P256_N, 32), fromBig(P256_N, 32)])],
   ['r = n, s valid', (sig) => Buffer.concat([fromBig(P256_N, 32), sig.subarray(32)])],
-  ['r + n, s (r out of range, same value mod n)', (sig) => Buffer.concat([fromBig(toBig(sig.subarray(0, 32)) + P256_N, 33).subarray(-32), sig.subarray(32)])],
+  [
+    'r + n, s (r out of range, same value mod n)',
+    (sig) => Buffer.concat([fromBig(toBig(sig.subarray(0, 32)) + P256_N, 33).subarray(-32), sig.subarray(32)]),
+  ],
   ['r = s = 1', () => Buffer.concat([fromBig(1n, 32), fromBig(1n, 32)])],
   ['all bits set', () => Buffer.alloc(64, 0xff)],
   ['r and s swapped', (sig) => Buffer.concat([sig.subarray(32), sig.subarray(0, 32)])],
@@ -85,7 +93,10 @@ const EC_FORGERIES: Array<[string, (sig: Buffer) => Buffer | string]> = [
   ['one zero byte appended (65 bytes)', (sig) => Buffer.concat([sig, Buffer.alloc(1)])],
   ['one zero byte prepended (65 bytes)', (sig) => Buffer.concat([Buffer.alloc(1), sig])],
   ['doubled (128 bytes)', (sig) => Buffer.concat([sig, sig])],
-  ['left-padded to the P-384 size (96 bytes)', (sig) => Buffer.concat([Buffer.alloc(16), sig.subarray(0, 32), Buffer.alloc(16), sig.subarray(32)])],
+  [
+    'left-padded to the P-384 size (96 bytes)',
+    (sig) => Buffer.concat([Buffer.alloc(16), sig.subarray(0, 32), Buffer.alloc(16), sig.subarray(32)]),
+  ],
   ['DER-encoded (RFC 7518 §3.4 wants raw r‖s)', (sig) => derSignature(sig.subarray(0, 32), sig.subarray(32))],
   ['one bit flipped in r', (sig) => Buffer.from(sig.map((b, i) => (i === 5 ? b ^ 1 : b)))],
   ['one bit flipped in s', (sig) => Buffer.from(sig.map((b, i) => (i === 60 ? b ^ 0x80 : b)))],
@@ -144,10 +155,13 @@ describe.each(HOSTS)('malformed signatures on $name', (hut) => {
   describe('RFC 8032 §5.1.7, RFC 8725 §3.4: malformed Ed25519 signatures', () => {
     it.each([
       ['all zero', () => Buffer.alloc(64)],
-      ['S + L (non-canonical S, same value mod L)', (sig: Buffer) => {
-        const s = BigInt(`0x${Buffer.from(sig.subarray(32)).reverse().toString('hex')}`) + ED25519_L;
-        return Buffer.concat([sig.subarray(0, 32), fromBig(s, 32).reverse()]);
-      }],
+      [
+        'S + L (non-canonical S, same value mod L)',
+        (sig: Buffer) => {
+          const s = BigInt(`0x${Buffer.from(sig.subarray(32)).reverse().toString('hex')}`) + ED25519_L;
+          return Buffer.concat([sig.subarray(0, 32), fromBig(s, 32).reverse()]);
+        },
+      ],
       ['S = L', (sig: Buffer) => Buffer.concat([sig.subarray(0, 32), fromBig(ED25519_L, 32).reverse()])],
       ['truncated to 63 bytes', (sig: Buffer) => sig.subarray(0, 63)],
       ['65 bytes', (sig: Buffer) => Buffer.concat([sig, Buffer.alloc(1)])],

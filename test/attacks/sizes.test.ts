@@ -70,7 +70,10 @@ describe.each(HOSTS)('size attacks on $name', (hut) => {
       await t.refusedGrant('€'.repeat(6000), INVALID_GRANT('assertion_too_large'));
     });
     it('an IdP-signed header of 17 KiB', async () => {
-      await t.refusedGrant(await signRawJws(fx.key, { alg: 'RS256', x: 'h'.repeat(17 * 1024) }, goodClaims()), INVALID_GRANT('assertion_too_large'));
+      await t.refusedGrant(
+        await signRawJws(fx.key, { alg: 'RS256', x: 'h'.repeat(17 * 1024) }, goodClaims()),
+        INVALID_GRANT('assertion_too_large'),
+      );
     });
     it('an IdP-signed payload of 40 KiB (under the body limit)', async () => {
       await t.refusedGrant(await signAssertion(fx.key, goodClaims({ pad: 'x'.repeat(40 * 1024) })), INVALID_GRANT('assertion_too_large'));
@@ -138,7 +141,11 @@ describe.each(HOSTS)('size attacks on $name', (hut) => {
             port,
             method: 'POST',
             path: '/oauth2/token',
-            headers: { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked', authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}` },
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'transfer-encoding': 'chunked',
+              authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`,
+            },
           });
           req.on('response', (res) => {
             let body = '';
@@ -173,7 +180,11 @@ describe.each(HOSTS)('size attacks on $name', (hut) => {
 
     it('a Content-Length over the limit is refused before the body is read', async () => {
       const res = await t.refused(
-        () => postRaw(t.app, 'grant_type=x').set('Content-Length', String(10 * 1024 * 1024)).timeout(5000).catch((e: { response?: unknown }) => e.response as never),
+        () =>
+          postRaw(t.app, 'grant_type=x')
+            .set('Content-Length', String(10 * 1024 * 1024))
+            .timeout(5000)
+            .catch((e: { response?: unknown }) => e.response as never),
         TOO_LARGE,
       );
       expectRefused(res, 413, 'invalid_request');

@@ -44,7 +44,10 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
     it.each([
       ['RSA-OAEP-256 / A256GCM', { alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'jwt-idp-1' }],
       ['dir / A128CBC-HS256', { alg: 'dir', enc: 'A128CBC-HS256' }],
-      ['ECDH-ES with cty JWT (nested)', { alg: 'ECDH-ES', enc: 'A256GCM', cty: 'JWT', epk: { kty: 'EC', crv: 'P-256', x: rnd(32), y: rnd(32) } }],
+      [
+        'ECDH-ES with cty JWT (nested)',
+        { alg: 'ECDH-ES', enc: 'A256GCM', cty: 'JWT', epk: { kty: 'EC', crv: 'P-256', x: rnd(32), y: rnd(32) } },
+      ],
       ['a JWE header claiming alg RS256', { alg: 'RS256', enc: 'A256GCM' }],
     ])('%s', async (_name, header) => {
       await t.refusedGrant(`${b64json(header)}.${rnd(256)}.${rnd(12)}.${rnd(300)}.${rnd(16)}`, INVALID_GRANT('assertion_malformed'));
@@ -68,7 +71,13 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
       ['many dots', () => '.'.repeat(1000)],
       ['a leading dot', async () => `.${await fx.assertion()}`],
       ['an empty header segment', async () => `.${(await fx.assertion()).split('.').slice(1).join('.')}`],
-      ['an empty payload segment', async () => { const [h, , s] = (await fx.assertion()).split('.'); return `${h}..${s}`; }],
+      [
+        'an empty payload segment',
+        async () => {
+          const [h, , s] = (await fx.assertion()).split('.');
+          return `${h}..${s}`;
+        },
+      ],
     ] as Array<[string, () => string | Promise<string>]>)('%s', async (_name, make) => {
       await t.refusedGrant(await make(), INVALID_GRANT('assertion_malformed'));
     });
@@ -85,7 +94,10 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
     });
     it('the general JSON serialisation of an IdP-signed assertion', async () => {
       const [h, p, s] = (await fx.assertion()).split('.');
-      await t.refusedGrant(JSON.stringify({ payload: p, signatures: [{ protected: h, signature: s }] }), INVALID_GRANT('assertion_malformed'));
+      await t.refusedGrant(
+        JSON.stringify({ payload: p, signatures: [{ protected: h, signature: s }] }),
+        INVALID_GRANT('assertion_malformed'),
+      );
     });
     it('the JSON serialisation base64url-encoded as one segment', async () => {
       const [h, p, s] = (await fx.assertion()).split('.');
@@ -96,11 +108,17 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
   describe('RFC 7519 §7.2 step 8, §5.2: nested JWTs (cty: JWT) are refused', () => {
     it('outer JWS by the IdP around an inner JWT signed by the IdP', async () => {
       const inner = await fx.assertion();
-      await t.refusedGrant(await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT', kid: fx.key.kid })}.${b64(inner)}`), INVALID_GRANT('assertion_malformed'));
+      await t.refusedGrant(
+        await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT', kid: fx.key.kid })}.${b64(inner)}`),
+        INVALID_GRANT('assertion_malformed'),
+      );
     });
     it('outer JWS by the IdP around an unsigned inner JWT (alg none)', async () => {
       const inner = `${b64json({ alg: 'none' })}.${b64json(goodClaims({ sub: 'root' }))}.`;
-      await t.refusedGrant(await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT' })}.${b64(inner)}`), INVALID_GRANT('assertion_malformed'));
+      await t.refusedGrant(
+        await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT' })}.${b64(inner)}`),
+        INVALID_GRANT('assertion_malformed'),
+      );
     });
     it('outer alg none around an inner JWT signed by the IdP', async () => {
       const inner = await fx.assertion();
@@ -109,16 +127,25 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
     });
     it('outer JWS by the IdP around an inner JWE', async () => {
       const inner = `${b64json({ alg: 'dir', enc: 'A256GCM' })}..${rnd(12)}.${rnd(200)}.${rnd(16)}`;
-      await t.refusedGrant(await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT' })}.${b64(inner)}`), INVALID_GRANT('assertion_malformed'));
+      await t.refusedGrant(
+        await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT' })}.${b64(inner)}`),
+        INVALID_GRANT('assertion_malformed'),
+      );
     });
     // A JWS by the IdP whose header says `cty: JWT` (RFC 7519 §5.2: the payload IS a JWT) over a plain
     // claims object: RFC 7519 §7.2 step 8 makes the payload the JWT to process, which it is not.
     it('an IdP-signed JWS that claims cty JWT over a plain claims object', async () => {
-      await t.refusedGrant(await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT', kid: fx.key.kid })}.${b64json(goodClaims())}`), INVALID_GRANT('assertion_malformed'));
+      await t.refusedGrant(
+        await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT', kid: fx.key.kid })}.${b64json(goodClaims())}`),
+        INVALID_GRANT('assertion_malformed'),
+      );
     });
     it('an inner JWT base64url-encoded twice', async () => {
       const inner = b64(await fx.assertion());
-      await t.refusedGrant(await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT' })}.${b64(inner)}`), INVALID_GRANT('assertion_malformed'));
+      await t.refusedGrant(
+        await signInput(fx.key, `${b64json({ alg: 'RS256', cty: 'JWT' })}.${b64(inner)}`),
+        INVALID_GRANT('assertion_malformed'),
+      );
     });
   });
 
@@ -150,15 +177,26 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
 
   describe('RFC 8725 §2.8, §3.9, §3.12: tokens of another kind from the same IdP are refused by their audience', () => {
     it('an OpenID Connect ID token (aud = the client id)', async () => {
-      const idToken = await signAssertion(fx.key, goodClaims({ aud: CLIENT.id, nonce: 'n-0S6_WzA2Mj', auth_time: Math.floor(Date.now() / 1000) }), { kid: fx.key.kid });
+      const idToken = await signAssertion(
+        fx.key,
+        goodClaims({ aud: CLIENT.id, nonce: 'n-0S6_WzA2Mj', auth_time: Math.floor(Date.now() / 1000) }),
+        { kid: fx.key.kid },
+      );
       await t.refusedGrant(idToken, INVALID_GRANT('audience_mismatch'));
     });
     it('an RFC 9068 access token (typ at+jwt, aud = a resource server)', async () => {
-      const at = await signAssertion(fx.key, goodClaims({ aud: 'https://api.example.test', client_id: CLIENT.id, scope: 'admin' }), { typ: 'at+jwt', kid: fx.key.kid });
+      const at = await signAssertion(fx.key, goodClaims({ aud: 'https://api.example.test', client_id: CLIENT.id, scope: 'admin' }), {
+        typ: 'at+jwt',
+        kid: fx.key.kid,
+      });
       await t.refusedGrant(at, INVALID_GRANT('audience_mismatch'));
     });
     it('a logout token (RFC 8725 §3.12 example; aud = the client id)', async () => {
-      const logout = await signAssertion(fx.key, goodClaims({ aud: CLIENT.id, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }), { typ: 'logout+jwt' });
+      const logout = await signAssertion(
+        fx.key,
+        goodClaims({ aud: CLIENT.id, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }),
+        { typ: 'logout+jwt' },
+      );
       await t.refusedGrant(logout, INVALID_GRANT('audience_mismatch'));
     });
   });

@@ -41,25 +41,40 @@ async function main() {
     const one = () =>
       store.recordIssuance(
         {
-          tenantId, idpId, idpName: 'bench', clientId: 'client', subject: 'admin', jti: hex(), replayKey: hex(),
-          replayExpiresAt: new Date(Date.now() + 600_000), scope: null, accessTokenSha256: hex(), refreshTokenSha256: hex(),
+          tenantId,
+          idpId,
+          idpName: 'bench',
+          clientId: 'client',
+          subject: 'admin',
+          jti: hex(),
+          replayKey: hex(),
+          replayExpiresAt: new Date(Date.now() + 600_000),
+          scope: null,
+          accessTokenSha256: hex(),
+          refreshTokenSha256: hex(),
           expiresAt: new Date(Date.now() + 3_600_000),
         },
         new Date(),
       );
     // Warm up: every pool connection opened and its statement prepared.
     await Promise.all(Array.from({ length: inFlight * 4 }, one));
-    const pids: number[] = (await knex.raw('select pid from pg_stat_activity where datname = current_database()')).rows.map((r: { pid: number }) => r.pid);
+    const pids: number[] = (await knex.raw('select pid from pg_stat_activity where datname = current_database()')).rows.map(
+      (r: { pid: number }) => r.pid,
+    );
     const before = pids.map(ticksOf);
     let left = n;
     const started = performance.now();
-    await Promise.all(Array.from({ length: inFlight }, async () => {
-      while (left-- > 0) await one();
-    }));
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (left-- > 0) await one();
+      }),
+    );
     const seconds = (performance.now() - started) / 1000;
     const after = pids.map(ticksOf);
     const pgMs = ((after.reduce((s, t) => s + t, 0) - before.reduce((s, t) => s + t, 0)) * 1000) / CLOCK_TICKS_PER_SECOND;
-    console.log(JSON.stringify({ migrations: upTo, inFlight, n, perSecond: Math.round(n / seconds), pgUsPerIssuance: Math.round((pgMs * 1000) / n) }));
+    console.log(
+      JSON.stringify({ migrations: upTo, inFlight, n, perSecond: Math.round(n / seconds), pgUsPerIssuance: Math.round((pgMs * 1000) / n) }),
+    );
     await store.close();
   } finally {
     await knex.destroy();

@@ -103,8 +103,16 @@ it('reads a lookup once however many ask for it at the same time', async () => {
 });
 
 it.each([
-  ['an update of the IdP', (id: string) => db.knex('jwt_bearer_identity_providers').where({ id }).update({ enabled: false }), (r: any) => r.enabled === false],
-  ['a new alias', (id: string) => db.knex('jwt_bearer_idp_aliases').insert({ idp_id: id, alias: 'aud-new' }), (r: any) => r.aliases.includes('aud-new')],
+  [
+    'an update of the IdP',
+    (id: string) => db.knex('jwt_bearer_identity_providers').where({ id }).update({ enabled: false }),
+    (r: any) => r.enabled === false,
+  ],
+  [
+    'a new alias',
+    (id: string) => db.knex('jwt_bearer_idp_aliases').insert({ idp_id: id, alias: 'aud-new' }),
+    (r: any) => r.aliases.includes('aud-new'),
+  ],
   ['a deleted IdP', (id: string) => db.knex('jwt_bearer_identity_providers').where({ id }).del(), (r: any) => r === null],
 ])('sees %s made by a hand-written statement within a second', async (_label, change, seen) => {
   const name = `changing-${Math.random().toString(36).slice(2)}`;
@@ -177,4 +185,3 @@ describe('a store without cache', () => {
     expect(() => new KnexGrantStore(db.knex, { cache: 'yes' as never })).toThrow('cache must be true, false or { maxEntries }');
   });
 });
-

@@ -40,13 +40,21 @@ describe('oauth2-jwt-bearer (the bin, as a process)', () => {
     const key = await makeSigningKey('RS256');
     await writeFile(join(dataDir, 'wso2.crt'), key.certificatePem);
     const env = { DATA_DIR: dataDir };
-    expect(await bin(['migrate'], env)).toMatchObject({ code: 0, stdout: 'Migrated: 001_initial, 002_replay_namespace_and_change_feed.\n' });
+    expect(await bin(['migrate'], env)).toMatchObject({
+      code: 0,
+      stdout: 'Migrated: 001_initial, 002_replay_namespace_and_change_feed.\n',
+    });
     expect(await bin(['migrate'], env)).toMatchObject({ code: 0, stdout: 'Database is up to date.\n' });
-    const added = await bin(['idp', 'add', '--name', 'jwtIDP', '--cert', join(dataDir, 'wso2.crt'), '--alias', 'https://localhost:9443/oauth2/token'], env);
+    const added = await bin(
+      ['idp', 'add', '--name', 'jwtIDP', '--cert', join(dataDir, 'wso2.crt'), '--alias', 'https://localhost:9443/oauth2/token'],
+      env,
+    );
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
     const listed = await bin(['idp', 'list', '--json'], env);
-    expect(JSON.parse(listed.stdout)).toMatchObject([{ name: 'jwtIDP', tenant: 'carbon.super', aliases: ['https://localhost:9443/oauth2/token'] }]);
+    expect(JSON.parse(listed.stdout)).toMatchObject([
+      { name: 'jwtIDP', tenant: 'carbon.super', aliases: ['https://localhost:9443/oauth2/token'] },
+    ]);
     expect(await bin(['prune'], env)).toMatchObject({ code: 0, stdout: 'Pruned 0 expired replay records.\n' });
   }, 120_000);
 

@@ -74,9 +74,28 @@ describe('oauth2-jwt-bearer CLI commands', () => {
 
     expect((await cli('tenant', 'add', 'example.com')).stdout).toBe('Tenant example.com added.\n');
     expect((await cli('tenant', 'list')).stdout).toBe('carbon.super\nexample.com\n');
-    const res = await cli('idp', 'add', '--name', 'jwtIDP', '--cert', 'wso2.pem', '--alias', 'a1', '--alias', 'a2', '--tenant', 'example.com', '--json');
+    const res = await cli(
+      'idp',
+      'add',
+      '--name',
+      'jwtIDP',
+      '--cert',
+      'wso2.pem',
+      '--alias',
+      'a1',
+      '--alias',
+      'a2',
+      '--tenant',
+      'example.com',
+      '--json',
+    );
     expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout)).toMatchObject({ tenant: 'example.com', name: 'jwtIDP', aliases: ['a1', 'a2'], certificates: [{ thumbprint: key.thumbprint }] });
+    expect(JSON.parse(res.stdout)).toMatchObject({
+      tenant: 'example.com',
+      name: 'jwtIDP',
+      aliases: ['a1', 'a2'],
+      certificates: [{ thumbprint: key.thumbprint }],
+    });
   });
 
   it('idp add: refuses clearly — a taken name, an unreadable file, no key source, a missing --name, HMAC', async () => {
@@ -108,13 +127,25 @@ describe('oauth2-jwt-bearer CLI commands', () => {
       expect(res).toMatchObject({ code: 1, stdout: '' });
       return res.stderr;
     };
-    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--alias', 'a', '--alias', 'a')).toBe('error: aliases[1] repeats aliases[0].\n');
-    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--cert', 'wso2.crt')).toBe('error: wso2.crt: certificates[1] is the same certificate as certificates[0].\n');
-    expect(await refused('idp', 'add', '--name', ' x', '--cert', 'wso2.pem')).toBe('error: name must not begin or end with whitespace (it is compared exactly).\n');
-    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--algorithms', ',')).toMatch(/^error: algorithms must name at least one algorithm/);
+    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--alias', 'a', '--alias', 'a')).toBe(
+      'error: aliases[1] repeats aliases[0].\n',
+    );
+    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--cert', 'wso2.crt')).toBe(
+      'error: wso2.crt: certificates[1] is the same certificate as certificates[0].\n',
+    );
+    expect(await refused('idp', 'add', '--name', ' x', '--cert', 'wso2.pem')).toBe(
+      'error: name must not begin or end with whitespace (it is compared exactly).\n',
+    );
+    expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--algorithms', ',')).toMatch(
+      /^error: algorithms must name at least one algorithm/,
+    );
     expect(await refused('idp', 'add', '--name', 'x', '--cert', 'wso2.pem', '--algorithms', 'rs256')).toContain('did you mean "RS256"?');
-    expect(await refused('idp', 'add', '--name', 'x', '--jwks-uri', 'https://u:p@idp.example.com/jwks')).toContain('jwksUri must not carry credentials');
-    expect(await refused('idp', 'cert', 'add', '--name', 'jwtIDP', '--cert', 'successor.pem', '--kid', ' k')).toBe('error: kid must not begin or end with whitespace (it is compared exactly).\n');
+    expect(await refused('idp', 'add', '--name', 'x', '--jwks-uri', 'https://u:p@idp.example.com/jwks')).toContain(
+      'jwksUri must not carry credentials',
+    );
+    expect(await refused('idp', 'cert', 'add', '--name', 'jwtIDP', '--cert', 'successor.pem', '--kid', ' k')).toBe(
+      'error: kid must not begin or end with whitespace (it is compared exactly).\n',
+    );
     expect(await refused('tenant', 'add', 'bad-.example')).toMatch(/^error: domain must be a DNS-style name/);
     expect(await db.knex('jwt_bearer_identity_providers').where({ name: 'x' })).toEqual([]);
     expect(await db.knex('jwt_bearer_tenants').where({ domain: 'bad-.example' })).toEqual([]);
@@ -126,14 +157,23 @@ describe('oauth2-jwt-bearer CLI commands', () => {
   it('idp list: every tenant, or one; text and JSON', async () => {
     const all = await cli('idp', 'list');
     expect(all.code).toBe(0);
-    expect(all.stdout).toMatch(/^jwtIDP \(tenant carbon\.super, enabled, id [0-9a-f-]+\)\n {2}aliases: https:\/\/localhost:9443\/oauth2\/token\n {2}certificate \S+ CN=RS256 test signer \w+ \S+\.\.\S+ \(valid\)\njwtIDP \(tenant example\.com/);
+    expect(all.stdout).toMatch(
+      /^jwtIDP \(tenant carbon\.super, enabled, id [0-9a-f-]+\)\n {2}aliases: https:\/\/localhost:9443\/oauth2\/token\n {2}certificate \S+ CN=RS256 test signer \w+ \S+\.\.\S+ \(valid\)\njwtIDP \(tenant example\.com/,
+    );
     const one = JSON.parse((await cli('idp', 'list', '--tenant', 'example.com', '--json')).stdout);
     expect(one).toHaveLength(1);
     expect(one[0]).toMatchObject({ tenant: 'example.com', aliases: ['a1', 'a2'] });
   });
 
   it('idp cert add / remove: adds a successor certificate, removes by thumbprint', async () => {
-    const updatedAt = async () => (await db.knex('jwt_bearer_identity_providers').where({ name: 'jwtIDP' }).whereIn('tenant_id', db.knex('jwt_bearer_tenants').where({ domain: 'carbon.super' }).select('id')).first('updated_at')).updated_at as Date;
+    const updatedAt = async () =>
+      (
+        await db
+          .knex('jwt_bearer_identity_providers')
+          .where({ name: 'jwtIDP' })
+          .whereIn('tenant_id', db.knex('jwt_bearer_tenants').where({ domain: 'carbon.super' }).select('id'))
+          .first('updated_at')
+      ).updated_at as Date;
     const before = await updatedAt();
     const added = await cli('idp', 'cert', 'add', '--name', 'jwtIDP', '--cert', 'successor.pem', '--kid', 'k2');
     expect(added.code).toBe(0);
@@ -143,7 +183,9 @@ describe('oauth2-jwt-bearer CLI commands', () => {
     const dup = await cli('idp', 'cert', 'add', '--name', 'jwtIDP', '--cert', 'successor.pem');
     expect(dup).toMatchObject({ code: 1, stderr: `error: This identity provider already has the certificate ${successor.thumbprint}.\n` });
     const listed = JSON.parse((await cli('idp', 'list', '--tenant', 'carbon.super', '--json')).stdout);
-    expect(listed[0].certificates.map((c: { thumbprint: string }) => c.thumbprint).sort()).toEqual([key.thumbprint, successor.thumbprint].sort());
+    expect(listed[0].certificates.map((c: { thumbprint: string }) => c.thumbprint).sort()).toEqual(
+      [key.thumbprint, successor.thumbprint].sort(),
+    );
 
     const removed = await cli('idp', 'cert', 'remove', '--name', 'jwtIDP', '--thumbprint', key.thumbprint);
     expect(removed).toEqual({ code: 0, stdout: `Certificate ${key.thumbprint} removed from jwtIDP.\n`, stderr: '' });
@@ -152,30 +194,62 @@ describe('oauth2-jwt-bearer CLI commands', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('has no certificate');
     const unknownIdp = await cli('idp', 'cert', 'add', '--name', 'nobody', '--cert', 'wso2.pem');
-    expect(unknownIdp).toMatchObject({ code: 1, stderr: 'error: No identity provider named "nobody" in tenant carbon.super. See: oauth2-jwt-bearer idp list\n' });
+    expect(unknownIdp).toMatchObject({
+      code: 1,
+      stderr: 'error: No identity provider named "nobody" in tenant carbon.super. See: oauth2-jwt-bearer idp list\n',
+    });
   });
 
   it('idp remove: deletes the IdP of one tenant only', async () => {
-    expect(await cli('idp', 'remove', '--name', 'jwtIDP', '--tenant', 'example.com')).toEqual({ code: 0, stdout: 'Identity provider jwtIDP removed from tenant example.com.\n', stderr: '' });
+    expect(await cli('idp', 'remove', '--name', 'jwtIDP', '--tenant', 'example.com')).toEqual({
+      code: 0,
+      stdout: 'Identity provider jwtIDP removed from tenant example.com.\n',
+      stderr: '',
+    });
     expect((await cli('idp', 'remove', '--name', 'jwtIDP', '--tenant', 'example.com')).code).toBe(1);
     expect(JSON.parse((await cli('idp', 'list', '--json')).stdout).map((i: { tenant: string }) => i.tenant)).toEqual(['carbon.super']);
   });
 
   it('prune: deletes replay records expired longer than the 5-minute grace only', async () => {
     const idp = await db.knex('jwt_bearer_identity_providers').where({ name: 'jwtIDP' }).first();
-    const record = (jti: string, offsetMs: number) => ({ tenant_id: idp.tenant_id, idp_name: idp.name, jti, expires_at: new Date(Date.now() + offsetMs) });
-    await db.knex('jwt_bearer_used_assertions').insert([
-      record('old-1', -3_600_000), record('old-2', -301_000), record('recent', -60_000), record('live', 600_000),
-    ]);
+    const record = (jti: string, offsetMs: number) => ({
+      tenant_id: idp.tenant_id,
+      idp_name: idp.name,
+      jti,
+      expires_at: new Date(Date.now() + offsetMs),
+    });
+    await db
+      .knex('jwt_bearer_used_assertions')
+      .insert([record('old-1', -3_600_000), record('old-2', -301_000), record('recent', -60_000), record('live', 600_000)]);
     expect(await cli('prune')).toEqual({ code: 0, stdout: 'Pruned 2 expired replay records.\n', stderr: '' });
-    expect((await db.knex('jwt_bearer_used_assertions').orderBy('jti').pluck('jti'))).toEqual(['live', 'recent']);
+    expect(await db.knex('jwt_bearer_used_assertions').orderBy('jti').pluck('jti')).toEqual(['live', 'recent']);
     expect((await cli('prune')).stdout).toBe('Pruned 0 expired replay records.\n');
   });
 
   it('mint: signs with --key, with sub/aud/exp/iss/claims options', async () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     await writeFile(join(dir, 'idp.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    const res = await cli('mint', '--key', 'idp.key', '--iss', 'myIdP', '--sub', 'bob', '--aud', 'https://a/token', '--aud', 'wso2-IS', '--exp', '120', '--claim', 'tenant=acme', '--claim', 'roles=["x"]', '--kid', 'k1');
+    const res = await cli(
+      'mint',
+      '--key',
+      'idp.key',
+      '--iss',
+      'myIdP',
+      '--sub',
+      'bob',
+      '--aud',
+      'https://a/token',
+      '--aud',
+      'wso2-IS',
+      '--exp',
+      '120',
+      '--claim',
+      'tenant=acme',
+      '--claim',
+      'roles=["x"]',
+      '--kid',
+      'k1',
+    );
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const jwt = res.stdout.trim();
@@ -192,7 +266,10 @@ describe('oauth2-jwt-bearer CLI commands', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("required option '--key <file>' not specified");
     const noAud = await cli('mint', '--key', 'idp.key', '--iss', 'myIdP', '--sub', 'bob');
-    expect(noAud).toMatchObject({ code: 1, stderr: 'error: --aud <audience> is required: the token endpoint URL, or an alias by which the identity provider names it.\n' });
+    expect(noAud).toMatchObject({
+      code: 1,
+      stderr: 'error: --aud <audience> is required: the token endpoint URL, or an alias by which the identity provider names it.\n',
+    });
     const missing = await cli('mint', '--key', 'nowhere.key', '--iss', 'myIdP', '--sub', 'bob', '--aud', 'https://a/token');
     expect(missing).toMatchObject({ code: 1, stderr: 'error: Cannot read the key file nowhere.key.\n' });
     const bad = await cli('mint', '--key', 'idp.key', '--iss', 'myIdP', '--sub', 'bob', '--aud', 'https://a/token', '--exp', 'soon');

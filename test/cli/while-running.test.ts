@@ -13,7 +13,16 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../../lib/db/connect';
 import { CLI_ENDPOINT_FILE } from '../../lib/cli/endpoint-file';
-import { freePort, httpRequest, killServer, ROOT, spawnServer, stopServer, waitForLog, type ServerProcess } from '../helpers/server-process';
+import {
+  freePort,
+  httpRequest,
+  killServer,
+  ROOT,
+  spawnServer,
+  stopServer,
+  waitForLog,
+  type ServerProcess,
+} from '../helpers/server-process';
 import { makeSigningKey } from '../helpers/keys';
 import { makeWso2Keys, type Wso2Keys } from '../console/support';
 import { writeFile } from 'node:fs/promises';
@@ -70,10 +79,22 @@ describe('while npm start runs on the embedded database', () => {
   beforeAll(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = spawnServer({ PORT: String(port), TLS: 'off', DATA_DIR: dir, DEMO: 'off', ADMIN_TOKEN, TOKEN_ENDPOINT_URL: TOKEN_URL, LOG_LEVEL: 'info' });
+    server = spawnServer({
+      PORT: String(port),
+      TLS: 'off',
+      DATA_DIR: dir,
+      DEMO: 'off',
+      ADMIN_TOKEN,
+      TOKEN_ENDPOINT_URL: TOKEN_URL,
+      LOG_LEVEL: 'info',
+    });
     await waitForLog(server, 'the CLI bridge', (l) => l.event === 'cli_bridge');
     await waitForLog(server, 'the listening log line', (l) => l.event === 'listening');
-    const created = await httpRequest(`${base}/admin/applications`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, body: { owner: 'admin', name: 'DemoApp' } });
+    const created = await httpRequest(`${base}/admin/applications`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: { owner: 'admin', name: 'DemoApp' },
+    });
     expect(created.status).toBe(201);
     app = created.json;
   });
@@ -82,7 +103,12 @@ describe('while npm start runs on the embedded database', () => {
     const info = await stat(join(dir, CLI_ENDPOINT_FILE));
     expect(info.mode & 0o777).toBe(0o600);
     const content = JSON.parse(await readFile(join(dir, CLI_ENDPOINT_FILE), 'utf8'));
-    expect(content).toEqual({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/), token: expect.any(String), pid: server!.pid, since: expect.any(String) });
+    expect(content).toEqual({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/),
+      token: expect.any(String),
+      pid: server!.pid,
+      since: expect.any(String),
+    });
     // The endpoint takes nothing without its token.
     const anonymous = await httpRequest(`${content.url}cli`, { method: 'POST', body: { operation: 'tenant.list', input: {} } });
     expect(anonymous.status).toBe(401);
@@ -98,7 +124,9 @@ describe('while npm start runs on the embedded database', () => {
     const added = await cli(['idp', 'add', '--name', 'jwtIDP', '--cert', 'wso2.crt', '--alias', TOKEN_URL]);
     expect(added.code).toBe(0);
     expect(added.stderr).toMatch(NOTE);
-    expect(added.stdout).toMatch(/^Identity provider jwtIDP added to tenant carbon\.super \(id [0-9a-f-]{36}\)\.\n {2}aliases: https:\/\/localhost:9443\/oauth2\/token\n {2}certificate \S+ .*CN=localhost.* \(valid\)\n$/);
+    expect(added.stdout).toMatch(
+      /^Identity provider jwtIDP added to tenant carbon\.super \(id [0-9a-f-]{36}\)\.\n {2}aliases: https:\/\/localhost:9443\/oauth2\/token\n {2}certificate \S+ .*CN=localhost.* \(valid\)\n$/,
+    );
 
     const after = await token(app, await seedAssertion());
     expect(after.status).toBe(200);
@@ -111,17 +139,31 @@ describe('while npm start runs on the embedded database', () => {
     expect(await cli(['tenant', 'list'])).toMatchObject({ code: 0, stdout: 'carbon.super\nexample.com\n' });
     const listed = await cli(['idp', 'list', '--json']);
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toMatchObject([{ name: 'jwtIDP', tenant: 'carbon.super', aliases: [TOKEN_URL], certificates: [{ subject: expect.stringContaining('CN=localhost') }] }]);
+    expect(JSON.parse(listed.stdout)).toMatchObject([
+      {
+        name: 'jwtIDP',
+        tenant: 'carbon.super',
+        aliases: [TOKEN_URL],
+        certificates: [{ subject: expect.stringContaining('CN=localhost') }],
+      },
+    ]);
 
     const duplicate = await cli(['idp', 'add', '--name', 'jwtIDP', '--cert', 'wso2.crt']);
-    expect(duplicate).toMatchObject({ code: 1, stdout: '', stderr: 'error: An identity provider named "jwtIDP" already exists in this tenant.\n' });
+    expect(duplicate).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'error: An identity provider named "jwtIDP" already exists in this tenant.\n',
+    });
 
     const successor = await makeSigningKey('RS256', { subject: 'CN=successor' });
     await writeFile(join(dir, 'successor.pem'), successor.certificatePem);
     const certAdded = await cli(['idp', 'cert', 'add', '--name', 'jwtIDP', '--cert', 'successor.pem']);
     expect(certAdded.code).toBe(0);
     expect(certAdded.stdout).toContain(`Certificate ${successor.thumbprint} added to jwtIDP (CN=successor, valid `);
-    expect(await cli(['idp', 'cert', 'remove', '--name', 'jwtIDP', '--thumbprint', successor.thumbprint])).toMatchObject({ code: 0, stdout: `Certificate ${successor.thumbprint} removed from jwtIDP.\n` });
+    expect(await cli(['idp', 'cert', 'remove', '--name', 'jwtIDP', '--thumbprint', successor.thumbprint])).toMatchObject({
+      code: 0,
+      stdout: `Certificate ${successor.thumbprint} removed from jwtIDP.\n`,
+    });
     expect(await cli(['migrate'])).toMatchObject({ code: 0, stdout: 'Database is up to date.\n' });
     expect(await cli(['prune'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Pruned \d+ expired replay records?\.\n$/) });
     expect((await cli(['idp', 'add', '--name', 'x', '--cert', 'wso2.crt', '--tenant', 'nowhere.example'])).stderr).toBe(
@@ -130,7 +172,10 @@ describe('while npm start runs on the embedded database', () => {
   });
 
   it('removes the IdP in the server: its assertions are refused at once', async () => {
-    expect(await cli(['idp', 'remove', '--name', 'jwtIDP'])).toMatchObject({ code: 0, stdout: 'Identity provider jwtIDP removed from tenant carbon.super.\n' });
+    expect(await cli(['idp', 'remove', '--name', 'jwtIDP'])).toMatchObject({
+      code: 0,
+      stdout: 'Identity provider jwtIDP removed from tenant carbon.super.\n',
+    });
     const refused = await token(app, await seedAssertion());
     expect(refused.status).toBe(400);
     expect(refused.json.access_token).toBeUndefined();
@@ -156,7 +201,9 @@ describe('when the server has stopped', () => {
       const refused = await cli(['tenant', 'list']);
       expect(refused.code).toBe(1);
       expect(refused.stdout).toBe('');
-      expect(refused.stderr).toContain(`error: The embedded database is in use by process ${process.pid}, which does not take CLI commands`);
+      expect(refused.stderr).toContain(
+        `error: The embedded database is in use by process ${process.pid}, which does not take CLI commands`,
+      );
       expect(refused.stderr).toContain('A running example server (npm start) takes them');
     } finally {
       await knex.destroy();

@@ -49,7 +49,12 @@ beforeAll(async () => {
       callback();
     },
   });
-  const { app } = createApp({ knex: db.knex, adminToken: ADMIN_TOKEN, tokenEndpointUrl: TOKEN_URL, logger: createLogger({ level: 'info', destination }) });
+  const { app } = createApp({
+    knex: db.knex,
+    adminToken: ADMIN_TOKEN,
+    tokenEndpointUrl: TOKEN_URL,
+    logger: createLogger({ level: 'info', destination }),
+  });
   server = await listen(app);
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
@@ -75,7 +80,10 @@ const sessionToken = () => page.evaluate<string | null>("sessionStorage.getItem(
 async function tokenRequest(clientId: string, clientSecret: string, assertion: string) {
   const res = await fetch(`${server.origin}/oauth2/token`, {
     method: 'POST',
-    headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
     body: `grant_type=${JWT_BEARER}&assertion=${assertion}`,
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -83,7 +91,16 @@ async function tokenRequest(clientId: string, clientSecret: string, assertion: s
 
 function seedClaims(extra: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: 'jwtIDP', sub: 'admin', aud: [TOKEN_URL, 'wso2-IS'], iat: now, nbf: now, exp: now + 300, jti: `Token${randomUUID()}`, ...extra };
+  return {
+    iss: 'jwtIDP',
+    sub: 'admin',
+    aud: [TOKEN_URL, 'wso2-IS'],
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    jti: `Token${randomUUID()}`,
+    ...extra,
+  };
 }
 
 describe('serving', () => {
@@ -104,7 +121,11 @@ describe('serving', () => {
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(html).not.toContain(ADMIN_TOKEN);
     expect(html).toContain(`content="${TOKEN_URL}"`);
-    for (const [path, type] of [['/console/app.js', /^text\/javascript/], ['/console/console.css', /^text\/css/], ['/console/favicon.svg', /^image\/svg\+xml/]] as const) {
+    for (const [path, type] of [
+      ['/console/app.js', /^text\/javascript/],
+      ['/console/console.css', /^text\/css/],
+      ['/console/favicon.svg', /^image\/svg\+xml/],
+    ] as const) {
       const asset = await fetch(`${server.origin}${path}`);
       expect([path, asset.status]).toEqual([path, 200]);
       expect(asset.headers.get('content-type')).toMatch(type);
@@ -137,7 +158,8 @@ describe('the WSO2 page, step by step, in the console', () => {
     await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await nav('Identity providers').waitFor();
-    for (const name of ['Identity providers', 'Applications', 'Validate', 'Issued tokens', 'Tenants']) expect(await nav(name).count()).toBe(1);
+    for (const name of ['Identity providers', 'Applications', 'Validate', 'Issued tokens', 'Tenants'])
+      expect(await nav(name).count()).toBe(1);
     expect(await page.getByLabel('Tenant', { exact: true }).inputValue()).toBe('carbon.super');
     expect(await sessionToken()).toBe(ADMIN_TOKEN);
     expect(page.url()).not.toContain(ADMIN_TOKEN);
@@ -174,7 +196,9 @@ describe('the WSO2 page, step by step, in the console', () => {
     expect(text).toContain(TOKEN_URL);
     expect(text).toContain('CN=localhost');
     expect(text).toContain('currently valid');
-    const thumbprint = createHash('sha256').update(await readFile(wso2.certificateFile)).digest('base64url');
+    const thumbprint = createHash('sha256')
+      .update(await readFile(wso2.certificateFile))
+      .digest('base64url');
     expect(text).toContain(thumbprint);
     await screenshot(page, 'console-identity-providers');
   });
@@ -208,7 +232,18 @@ describe('the WSO2 page, step by step, in the console', () => {
     const api = await fetch(`${server.origin}/admin/applications`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(api.status).toBe(200);
     const apps = (await api.json()) as Array<Record<string, unknown>>;
-    expect(apps).toEqual([{ serviceProvider: 'admin_DemoApp_PRODUCTION', owner: 'admin', name: 'DemoApp', keyType: 'PRODUCTION', clientId, grants: expect.any(Array), scopes: null, createdAt: expect.any(String) }]);
+    expect(apps).toEqual([
+      {
+        serviceProvider: 'admin_DemoApp_PRODUCTION',
+        owner: 'admin',
+        name: 'DemoApp',
+        keyType: 'PRODUCTION',
+        clientId,
+        grants: expect.any(Array),
+        scopes: null,
+        createdAt: expect.any(String),
+      },
+    ]);
     expect(JSON.stringify(apps)).not.toContain(clientSecret);
     await screenshot(page, 'console-applications', { scrollTo: page.getByLabel('curl command', { exact: true }) });
   });
@@ -293,7 +328,9 @@ describe('managing identity providers', () => {
     await page.getByRole('button', { name: 'Remove alias wso2-IS' }).waitFor();
 
     const successor = await makeSigningKey('RS256', { subject: 'CN=jwtIDP successor' });
-    await page.getByLabel('Identity Provider Public Certificate').setInputFiles({ name: 'successor.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(successor.certificatePem) });
+    await page
+      .getByLabel('Identity Provider Public Certificate')
+      .setInputFiles({ name: 'successor.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(successor.certificatePem) });
     await page.getByRole('button', { name: 'Upload certificate' }).click();
     const remove = page.getByRole('button', { name: /^Remove certificate CN=jwtIDP successor/ });
     await remove.waitFor();
@@ -317,7 +354,9 @@ describe('managing identity providers', () => {
     const key = await makeSigningKey('ES256', { subject: 'CN=otherIDP' });
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.getByLabel('Identity Provider Name').fill('otherIDP');
-    await page.getByLabel('Identity Provider Public Certificate').setInputFiles({ name: 'other.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(key.certificatePem) });
+    await page
+      .getByLabel('Identity Provider Public Certificate')
+      .setInputFiles({ name: 'other.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(key.certificatePem) });
     await page.getByRole('button', { name: 'Register' }).click();
     await page.getByText('Identity provider otherIDP registered.').waitFor();
 
@@ -352,7 +391,9 @@ describe('tenants', () => {
     await page.getByLabel('Application Name').fill('DemoApp');
     await page.getByRole('button', { name: 'Generate Keys' }).click();
     await page.getByRole('heading', { name: 'Keys of admin_DemoApp_PRODUCTION' }).waitFor();
-    expect(await page.getByLabel('curl command', { exact: true }).inputValue()).toMatch(/ https:\/\/localhost:9443\/oauth2\/token\?tenantDomain=example\.com$/);
+    expect(await page.getByLabel('curl command', { exact: true }).inputValue()).toMatch(
+      / https:\/\/localhost:9443\/oauth2\/token\?tenantDomain=example\.com$/,
+    );
 
     await page.getByLabel('Tenant', { exact: true }).selectOption('carbon.super');
     await nav('Identity providers').click();

@@ -18,7 +18,15 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -103,11 +111,44 @@ export async function makeWso2Keys(dir: string): Promise<Wso2Keys> {
   const p12 = join(dir, 'wso2carbon.p12');
   try {
     const storepass = ['-storepass', 'wso2carbon'];
-    await run('keytool', ['-genkeypair', '-alias', 'wso2carbon', '-keyalg', 'RSA', '-keysize', '2048', '-sigalg', 'SHA256withRSA', '-validity', '365',
-      '-dname', 'CN=localhost, O=WSO2, L=Mountain View, ST=CA, C=US', '-keystore', jks, '-storetype', 'JKS', ...storepass, '-keypass', 'wso2carbon']);
+    await run('keytool', [
+      '-genkeypair',
+      '-alias',
+      'wso2carbon',
+      '-keyalg',
+      'RSA',
+      '-keysize',
+      '2048',
+      '-sigalg',
+      'SHA256withRSA',
+      '-validity',
+      '365',
+      '-dname',
+      'CN=localhost, O=WSO2, L=Mountain View, ST=CA, C=US',
+      '-keystore',
+      jks,
+      '-storetype',
+      'JKS',
+      ...storepass,
+      '-keypass',
+      'wso2carbon',
+    ]);
     await run('keytool', ['-export', '-alias', 'wso2carbon', '-file', certificateFile, '-keystore', jks, ...storepass]);
-    await run('keytool', ['-importkeystore', '-srckeystore', jks, '-srcstorepass', 'wso2carbon', '-srcalias', 'wso2carbon',
-      '-destkeystore', p12, '-deststoretype', 'PKCS12', '-deststorepass', 'wso2carbon']);
+    await run('keytool', [
+      '-importkeystore',
+      '-srckeystore',
+      jks,
+      '-srcstorepass',
+      'wso2carbon',
+      '-srcalias',
+      'wso2carbon',
+      '-destkeystore',
+      p12,
+      '-deststoretype',
+      'PKCS12',
+      '-deststorepass',
+      'wso2carbon',
+    ]);
     const { stdout } = await run('openssl', ['pkcs12', '-in', p12, '-nocerts', '-nodes', '-passin', 'pass:wso2carbon']);
     const privateKey = createPrivateKey(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/.exec(stdout)![0]);
     return { certificateFile, madeBy: 'keytool', sign: async (claims) => rs256(privateKey, claims) };

@@ -28,16 +28,34 @@ describe('openDatabase options', () => {
   it.each([
     [null, 'openDatabase(options): options must be an object such as { databaseUrl } or { dataDir }.'],
     [{}, "openDatabase(options): give databaseUrl (PostgreSQL) or dataDir (the embedded database's directory, or ':memory:')."],
-    [{ databaseURL: 'postgres://x/y' }, 'openDatabase(options): unknown option "databaseURL"; known: databaseUrl, dataDir, poolMax, acquireTimeoutMs, queryTimeoutMs.'],
-    [{ databaseUrl: '' }, 'openDatabase(options): databaseUrl must be a non-empty postgres:// URL (or leave it out for the embedded database).'],
-    [{ databaseUrl: 'not a url :secret@' }, 'openDatabase(options): databaseUrl is not a valid URL; expected postgres://user:password@host:5432/database.'],
-    [{ databaseUrl: 'mysql://u:p@h/db' }, 'openDatabase(options): databaseUrl must start with postgres:// or postgresql://; got "mysql://".'],
+    [
+      { databaseURL: 'postgres://x/y' },
+      'openDatabase(options): unknown option "databaseURL"; known: databaseUrl, dataDir, poolMax, acquireTimeoutMs, queryTimeoutMs.',
+    ],
+    [
+      { databaseUrl: '' },
+      'openDatabase(options): databaseUrl must be a non-empty postgres:// URL (or leave it out for the embedded database).',
+    ],
+    [
+      { databaseUrl: 'not a url :secret@' },
+      'openDatabase(options): databaseUrl is not a valid URL; expected postgres://user:password@host:5432/database.',
+    ],
+    [
+      { databaseUrl: 'mysql://u:p@h/db' },
+      'openDatabase(options): databaseUrl must start with postgres:// or postgresql://; got "mysql://".',
+    ],
     [{ dataDir: '' }, `openDatabase(options): dataDir must be a directory path or ':memory:'; got "".`],
     [{ dataDir: 42 }, `openDatabase(options): dataDir must be a directory path or ':memory:'; got 42.`],
     [{ dataDir: ':memory:', poolMax: 1 }, 'openDatabase(options): poolMax must be an integer from 2 to 1000; got 1.'],
     [{ databaseUrl: 'postgres://h/db', poolMax: 2.5 }, 'openDatabase(options): poolMax must be an integer from 2 to 1000; got 2.5.'],
-    [{ databaseUrl: 'postgres://h/db', acquireTimeoutMs: 0 }, 'openDatabase(options): acquireTimeoutMs must be an integer from 1 to 2147483647; got 0.'],
-    [{ databaseUrl: 'postgres://h/db', queryTimeoutMs: '5000' }, 'openDatabase(options): queryTimeoutMs must be an integer from 1 to 2147482647; got "5000".'],
+    [
+      { databaseUrl: 'postgres://h/db', acquireTimeoutMs: 0 },
+      'openDatabase(options): acquireTimeoutMs must be an integer from 1 to 2147483647; got 0.',
+    ],
+    [
+      { databaseUrl: 'postgres://h/db', queryTimeoutMs: '5000' },
+      'openDatabase(options): queryTimeoutMs must be an integer from 1 to 2147482647; got "5000".',
+    ],
   ])('refuses %j with a ConfigurationError that says what to do', async (options, message) => {
     expect(await refusal(options)).toEqual({ name: 'ConfigurationError', message });
   });
@@ -104,7 +122,8 @@ describe('the embedded database directory lock', () => {
 
   const lockFile = () => join(dir, 'pglite.lock');
   const lockContent = async () => JSON.parse(await readFile(lockFile(), 'utf8'));
-  const writeLock = (pid: number, host = hostname()) => writeFile(lockFile(), JSON.stringify({ pid, host, since: '2020-01-01T00:00:00.000Z' }));
+  const writeLock = (pid: number, host = hostname()) =>
+    writeFile(lockFile(), JSON.stringify({ pid, host, since: '2020-01-01T00:00:00.000Z' }));
 
   it('is held with our pid, refuses a second opener, and is released (data kept) on destroy', async () => {
     const first = await openDatabase({ dataDir: dir });
@@ -162,7 +181,9 @@ describe('the embedded database directory lock', () => {
     const results = await Promise.allSettled(Array.from({ length: 12 }, () => acquireDataDirLock(lockFile())));
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.name)).toEqual(Array(11).fill('DataDirLockedError'));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.name)).toEqual(
+      Array(11).fill('DataDirLockedError'),
+    );
     expect((await lockContent()).pid).toBe(process.pid);
     await (won[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
     expect(existsSync(lockFile())).toBe(false);
@@ -194,7 +215,10 @@ describe('the embedded database directory lock', () => {
     const knex = await openDatabase({ dataDir: ':memory:' });
     try {
       expect(isPglite(knex)).toBe(true);
-      expect((await knex.raw(`select ARRAY['a','b']::text[] as arr, now() as ts`)).rows[0]).toEqual({ arr: ['a', 'b'], ts: expect.any(Date) });
+      expect((await knex.raw(`select ARRAY['a','b']::text[] as arr, now() as ts`)).rows[0]).toEqual({
+        arr: ['a', 'b'],
+        ts: expect.any(Date),
+      });
     } finally {
       await knex.destroy();
     }

@@ -51,7 +51,9 @@ describe('classifyDatabaseFailure: errors that are not outages', () => {
   });
 
   it('a JavaScript error is other, even from a database call; a plain Error from elsewhere is other', () => {
-    expect(classifyDatabaseFailure(new TypeError("Cannot read properties of undefined (reading 'id')"), { fromDatabaseCall: true })).toBe('other');
+    expect(classifyDatabaseFailure(new TypeError("Cannot read properties of undefined (reading 'id')"), { fromDatabaseCall: true })).toBe(
+      'other',
+    );
     expect(classifyDatabaseFailure(new Error('boom'))).toBe('other');
     expect(classifyDatabaseFailure(undefined)).toBe('other');
     expect(classifyDatabaseFailure('a string')).toBe('other');

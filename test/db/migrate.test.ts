@@ -18,28 +18,64 @@ const MIGRATIONS = ['001_initial', '002_replay_namespace_and_change_feed'];
 /** Primary key, unique, foreign key and check constraints (not-null ones are listed only by newer servers). */
 const CONSTRAINTS = [
   ['jwt_bearer_identity_providers', 'jwt_bearer_identity_providers_pkey', 'PRIMARY KEY (id)'],
-  ['jwt_bearer_identity_providers', 'jwt_bearer_identity_providers_tenant_id_foreign', 'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE'],
+  [
+    'jwt_bearer_identity_providers',
+    'jwt_bearer_identity_providers_tenant_id_foreign',
+    'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE',
+  ],
   ['jwt_bearer_identity_providers', 'jwt_bearer_identity_providers_tenant_id_name_unique', 'UNIQUE (tenant_id, name)'],
-  ['jwt_bearer_identity_providers', 'jwt_bearer_idp_iat_age_positive', 'CHECK (((iat_max_age_seconds IS NULL) OR (iat_max_age_seconds > 0)))'],
+  [
+    'jwt_bearer_identity_providers',
+    'jwt_bearer_idp_iat_age_positive',
+    'CHECK (((iat_max_age_seconds IS NULL) OR (iat_max_age_seconds > 0)))',
+  ],
   ['jwt_bearer_identity_providers', 'jwt_bearer_idp_lifetime_positive', 'CHECK ((max_assertion_lifetime_seconds > 0))'],
   ['jwt_bearer_identity_providers', 'jwt_bearer_idp_name_nonempty', 'CHECK ((length(name) > 0))'],
-  ['jwt_bearer_identity_providers', 'jwt_bearer_idp_no_symmetric_algs', "CHECK ((NOT (algorithms && ARRAY['none'::text, 'HS256'::text, 'HS384'::text, 'HS512'::text])))"],
+  [
+    'jwt_bearer_identity_providers',
+    'jwt_bearer_idp_no_symmetric_algs',
+    "CHECK ((NOT (algorithms && ARRAY['none'::text, 'HS256'::text, 'HS384'::text, 'HS512'::text])))",
+  ],
   ['jwt_bearer_identity_providers', 'jwt_bearer_idp_skew_nonnegative', 'CHECK ((clock_skew_seconds >= 0))'],
-  ['jwt_bearer_idp_aliases', 'jwt_bearer_idp_aliases_idp_id_foreign', 'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE CASCADE'],
+  [
+    'jwt_bearer_idp_aliases',
+    'jwt_bearer_idp_aliases_idp_id_foreign',
+    'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE CASCADE',
+  ],
   ['jwt_bearer_idp_aliases', 'jwt_bearer_idp_aliases_pkey', 'PRIMARY KEY (idp_id, alias)'],
-  ['jwt_bearer_idp_certificates', 'jwt_bearer_idp_certificates_idp_id_foreign', 'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE CASCADE'],
+  [
+    'jwt_bearer_idp_certificates',
+    'jwt_bearer_idp_certificates_idp_id_foreign',
+    'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE CASCADE',
+  ],
   ['jwt_bearer_idp_certificates', 'jwt_bearer_idp_certificates_idp_id_thumbprint_unique', 'UNIQUE (idp_id, thumbprint)'],
   ['jwt_bearer_idp_certificates', 'jwt_bearer_idp_certificates_pkey', 'PRIMARY KEY (id)'],
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_access_token_sha256_unique', 'UNIQUE (access_token_sha256)'],
-  ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_idp_id_foreign', 'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE SET NULL'],
-  ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_parent_id_foreign', 'FOREIGN KEY (parent_id) REFERENCES jwt_bearer_issued_tokens(id) ON DELETE SET NULL'],
+  [
+    'jwt_bearer_issued_tokens',
+    'jwt_bearer_issued_tokens_idp_id_foreign',
+    'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE SET NULL',
+  ],
+  [
+    'jwt_bearer_issued_tokens',
+    'jwt_bearer_issued_tokens_parent_id_foreign',
+    'FOREIGN KEY (parent_id) REFERENCES jwt_bearer_issued_tokens(id) ON DELETE SET NULL',
+  ],
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_pkey', 'PRIMARY KEY (id)'],
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_refresh_token_sha256_unique', 'UNIQUE (refresh_token_sha256)'],
-  ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_tenant_id_foreign', 'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE'],
+  [
+    'jwt_bearer_issued_tokens',
+    'jwt_bearer_issued_tokens_tenant_id_foreign',
+    'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE',
+  ],
   ['jwt_bearer_tenants', 'jwt_bearer_tenants_domain_unique', 'UNIQUE (domain)'],
   ['jwt_bearer_tenants', 'jwt_bearer_tenants_pkey', 'PRIMARY KEY (id)'],
   ['jwt_bearer_used_assertions', 'jwt_bearer_used_assertions_pkey', 'PRIMARY KEY (tenant_id, idp_name, jti)'],
-  ['jwt_bearer_used_assertions', 'jwt_bearer_used_assertions_tenant_id_foreign', 'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE'],
+  [
+    'jwt_bearer_used_assertions',
+    'jwt_bearer_used_assertions_tenant_id_foreign',
+    'FOREIGN KEY (tenant_id) REFERENCES jwt_bearer_tenants(id) ON DELETE CASCADE',
+  ],
 ];
 
 /** Secondary indexes (besides those of the constraints above). */
@@ -133,23 +169,67 @@ describe('migrate', () => {
   });
 
   it('gives the columns their types and nullability', async () => {
-    expect(await columns(db.knex, 'jwt_bearer_tenants')).toEqual(['id uuid not null', 'domain text not null', 'created_at timestamptz not null']);
+    expect(await columns(db.knex, 'jwt_bearer_tenants')).toEqual([
+      'id uuid not null',
+      'domain text not null',
+      'created_at timestamptz not null',
+    ]);
     expect(await columns(db.knex, 'jwt_bearer_identity_providers')).toEqual([
-      'id uuid not null', 'tenant_id uuid not null', 'name text not null', 'display_name text', 'enabled bool not null',
-      'algorithms _text', 'jwks_uri text', 'require_jti bool not null', 'max_assertion_lifetime_seconds int4 not null',
-      'iat_max_age_seconds int4', 'clock_skew_seconds int4 not null', 'allowed_subjects _text', 'allowed_clients _text',
-      'allowed_scopes _text', 'issue_refresh_token bool not null', 'created_at timestamptz not null', 'updated_at timestamptz not null',
+      'id uuid not null',
+      'tenant_id uuid not null',
+      'name text not null',
+      'display_name text',
+      'enabled bool not null',
+      'algorithms _text',
+      'jwks_uri text',
+      'require_jti bool not null',
+      'max_assertion_lifetime_seconds int4 not null',
+      'iat_max_age_seconds int4',
+      'clock_skew_seconds int4 not null',
+      'allowed_subjects _text',
+      'allowed_clients _text',
+      'allowed_scopes _text',
+      'issue_refresh_token bool not null',
+      'created_at timestamptz not null',
+      'updated_at timestamptz not null',
     ]);
-    expect(await columns(db.knex, 'jwt_bearer_idp_aliases')).toEqual(['idp_id uuid not null', 'alias text not null', 'created_at timestamptz not null']);
+    expect(await columns(db.knex, 'jwt_bearer_idp_aliases')).toEqual([
+      'idp_id uuid not null',
+      'alias text not null',
+      'created_at timestamptz not null',
+    ]);
     expect(await columns(db.knex, 'jwt_bearer_idp_certificates')).toEqual([
-      'id uuid not null', 'idp_id uuid not null', 'pem text not null', 'thumbprint text not null', 'subject text not null',
-      'not_before timestamptz not null', 'not_after timestamptz not null', 'kid text', 'created_at timestamptz not null',
+      'id uuid not null',
+      'idp_id uuid not null',
+      'pem text not null',
+      'thumbprint text not null',
+      'subject text not null',
+      'not_before timestamptz not null',
+      'not_after timestamptz not null',
+      'kid text',
+      'created_at timestamptz not null',
     ]);
-    expect(await columns(db.knex, 'jwt_bearer_used_assertions')).toEqual(['jti text not null', 'expires_at timestamptz not null', 'tenant_id uuid not null', 'idp_name text not null']);
+    expect(await columns(db.knex, 'jwt_bearer_used_assertions')).toEqual([
+      'jti text not null',
+      'expires_at timestamptz not null',
+      'tenant_id uuid not null',
+      'idp_name text not null',
+    ]);
     expect(await columns(db.knex, 'jwt_bearer_issued_tokens')).toEqual([
-      'id uuid not null', 'tenant_id uuid not null', 'idp_id uuid', 'idp_name text not null', 'client_id text not null',
-      'subject text not null', 'jti text', 'scope text', 'access_token_sha256 text not null', 'refresh_token_sha256 text',
-      'parent_id uuid', 'issued_at timestamptz not null', 'expires_at timestamptz not null', 'revoked_at timestamptz',
+      'id uuid not null',
+      'tenant_id uuid not null',
+      'idp_id uuid',
+      'idp_name text not null',
+      'client_id text not null',
+      'subject text not null',
+      'jti text',
+      'scope text',
+      'access_token_sha256 text not null',
+      'refresh_token_sha256 text',
+      'parent_id uuid',
+      'issued_at timestamptz not null',
+      'expires_at timestamptz not null',
+      'revoked_at timestamptz',
     ]);
   });
 
@@ -182,11 +262,18 @@ describe('migrate', () => {
     });
 
     const idp = (name: string, extra: Record<string, unknown> = {}) =>
-      db.knex('jwt_bearer_identity_providers').insert({ tenant_id: tenantId, name, ...extra }).returning('id').then(([r]) => r.id as string);
+      db
+        .knex('jwt_bearer_identity_providers')
+        .insert({ tenant_id: tenantId, name, ...extra })
+        .returning('id')
+        .then(([r]) => r.id as string);
 
     it('refuses algorithm lists containing none or an HMAC algorithm', async () => {
       for (const algorithms of [['RS256', 'none'], ['HS256'], ['ES256', 'HS384'], ['HS512']]) {
-        expect(await sqlStateOf(idp(`idp-${algorithms.join('-')}`, { algorithms }))).toEqual({ code: '23514', constraint: 'jwt_bearer_idp_no_symmetric_algs' });
+        expect(await sqlStateOf(idp(`idp-${algorithms.join('-')}`, { algorithms }))).toEqual({
+          code: '23514',
+          constraint: 'jwt_bearer_idp_no_symmetric_algs',
+        });
       }
       await idp('asymmetric', { algorithms: ['RS256', 'ES256', 'EdDSA'] });
       await idp('default-list', { algorithms: null });
@@ -195,9 +282,18 @@ describe('migrate', () => {
 
     it('refuses an empty name, a non-positive lifetime or iat age, and a negative skew', async () => {
       expect(await sqlStateOf(idp(''))).toEqual({ code: '23514', constraint: 'jwt_bearer_idp_name_nonempty' });
-      expect(await sqlStateOf(idp('a', { max_assertion_lifetime_seconds: 0 }))).toEqual({ code: '23514', constraint: 'jwt_bearer_idp_lifetime_positive' });
-      expect(await sqlStateOf(idp('b', { iat_max_age_seconds: 0 }))).toEqual({ code: '23514', constraint: 'jwt_bearer_idp_iat_age_positive' });
-      expect(await sqlStateOf(idp('c', { clock_skew_seconds: -1 }))).toEqual({ code: '23514', constraint: 'jwt_bearer_idp_skew_nonnegative' });
+      expect(await sqlStateOf(idp('a', { max_assertion_lifetime_seconds: 0 }))).toEqual({
+        code: '23514',
+        constraint: 'jwt_bearer_idp_lifetime_positive',
+      });
+      expect(await sqlStateOf(idp('b', { iat_max_age_seconds: 0 }))).toEqual({
+        code: '23514',
+        constraint: 'jwt_bearer_idp_iat_age_positive',
+      });
+      expect(await sqlStateOf(idp('c', { clock_skew_seconds: -1 }))).toEqual({
+        code: '23514',
+        constraint: 'jwt_bearer_idp_skew_nonnegative',
+      });
       expect(await count(db.knex, 'jwt_bearer_identity_providers')).toBe(0);
     });
 
@@ -207,16 +303,28 @@ describe('migrate', () => {
       const [other] = await db.knex('jwt_bearer_tenants').insert({ domain: 'other.example' }).returning('id');
       await db.knex('jwt_bearer_identity_providers').insert({ tenant_id: other.id, name: 'jwtIDP' });
       expect(await count(db.knex, 'jwt_bearer_identity_providers')).toBe(2);
-      expect(await sqlStateOf(db.knex('jwt_bearer_tenants').insert({ domain: 'other.example' }))).toEqual({ code: '23505', constraint: 'jwt_bearer_tenants_domain_unique' });
+      expect(await sqlStateOf(db.knex('jwt_bearer_tenants').insert({ domain: 'other.example' }))).toEqual({
+        code: '23505',
+        constraint: 'jwt_bearer_tenants_domain_unique',
+      });
     });
 
     it('keeps aliases and certificate thumbprints unique per IdP', async () => {
       const a = await idp('a');
       const b = await idp('b');
-      await db.knex('jwt_bearer_idp_aliases').insert([{ idp_id: a, alias: 'https://x/token' }, { idp_id: b, alias: 'https://x/token' }]);
-      expect(await sqlStateOf(db.knex('jwt_bearer_idp_aliases').insert({ idp_id: a, alias: 'https://x/token' }))).toEqual({ code: '23505', constraint: 'jwt_bearer_idp_aliases_pkey' });
+      await db.knex('jwt_bearer_idp_aliases').insert([
+        { idp_id: a, alias: 'https://x/token' },
+        { idp_id: b, alias: 'https://x/token' },
+      ]);
+      expect(await sqlStateOf(db.knex('jwt_bearer_idp_aliases').insert({ idp_id: a, alias: 'https://x/token' }))).toEqual({
+        code: '23505',
+        constraint: 'jwt_bearer_idp_aliases_pkey',
+      });
       const cert = { pem: 'PEM', thumbprint: 'T1', subject: 'CN=a', not_before: new Date(0), not_after: new Date(1e12) };
-      await db.knex('jwt_bearer_idp_certificates').insert([{ idp_id: a, ...cert }, { idp_id: b, ...cert }]);
+      await db.knex('jwt_bearer_idp_certificates').insert([
+        { idp_id: a, ...cert },
+        { idp_id: b, ...cert },
+      ]);
       expect(await sqlStateOf(db.knex('jwt_bearer_idp_certificates').insert({ idp_id: a, ...cert }))).toEqual({
         code: '23505',
         constraint: 'jwt_bearer_idp_certificates_idp_id_thumbprint_unique',
@@ -226,13 +334,24 @@ describe('migrate', () => {
     it('deletes aliases and certificates with their IdP but keeps its replay records; audit rows keep idp_name with idp_id NULL', async () => {
       const gone = await idp('gone');
       const kept = await idp('kept');
-      for (const [id, name] of [[gone, 'gone'], [kept, 'kept']]) {
+      for (const [id, name] of [
+        [gone, 'gone'],
+        [kept, 'kept'],
+      ]) {
         await db.knex('jwt_bearer_idp_aliases').insert({ idp_id: id, alias: 'aud' });
-        await db.knex('jwt_bearer_idp_certificates').insert({ idp_id: id, pem: 'PEM', thumbprint: 'T', subject: 'CN=x', not_before: new Date(0), not_after: new Date(1e12) });
+        await db
+          .knex('jwt_bearer_idp_certificates')
+          .insert({ idp_id: id, pem: 'PEM', thumbprint: 'T', subject: 'CN=x', not_before: new Date(0), not_after: new Date(1e12) });
         await db.knex('jwt_bearer_used_assertions').insert({ tenant_id: tenantId, idp_name: name, jti: 'j1', expires_at: new Date(2e12) });
       }
       await db.knex('jwt_bearer_issued_tokens').insert({
-        tenant_id: tenantId, idp_id: gone, idp_name: 'gone', client_id: 'c', subject: 's', access_token_sha256: 'a1', expires_at: new Date(2e12),
+        tenant_id: tenantId,
+        idp_id: gone,
+        idp_name: 'gone',
+        client_id: 'c',
+        subject: 's',
+        access_token_sha256: 'a1',
+        expires_at: new Date(2e12),
       });
 
       await db.knex('jwt_bearer_identity_providers').where({ id: gone }).del();
@@ -252,7 +371,10 @@ describe('migrate', () => {
       const [tenant] = await db.knex('jwt_bearer_tenants').insert({ domain: 'doomed.example' }).returning('id');
       const [doomedIdp] = await db.knex('jwt_bearer_identity_providers').insert({ tenant_id: tenant.id, name: 'x' }).returning('id');
       const row = { idp_name: 'x', client_id: 'c', subject: 's', expires_at: new Date(2e12) };
-      const [parent] = await db.knex('jwt_bearer_issued_tokens').insert({ tenant_id: tenantId, access_token_sha256: 'p', ...row }).returning('id');
+      const [parent] = await db
+        .knex('jwt_bearer_issued_tokens')
+        .insert({ tenant_id: tenantId, access_token_sha256: 'p', ...row })
+        .returning('id');
       await db.knex('jwt_bearer_issued_tokens').insert({ tenant_id: tenantId, access_token_sha256: 'c', parent_id: parent.id, ...row });
       await db.knex('jwt_bearer_issued_tokens').insert({ tenant_id: tenant.id, idp_id: doomedIdp.id, access_token_sha256: 'd', ...row });
 
@@ -307,7 +429,9 @@ onPostgres('migrate on PostgreSQL, several processes at once', () => {
   it('refuses a pool of one connection on PostgreSQL with a clear message', async () => {
     const knex = createKnex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
     try {
-      await expect(migrate(knex)).rejects.toThrow('migrate(knex): on PostgreSQL the pool needs at least 2 connections (one holds the migration lock).');
+      await expect(migrate(knex)).rejects.toThrow(
+        'migrate(knex): on PostgreSQL the pool needs at least 2 connections (one holds the migration lock).',
+      );
     } finally {
       await knex.destroy();
     }

@@ -44,7 +44,7 @@ describe('upgrading a database with replay records', () => {
     await knex.migrate.up({ ...CONFIG, name: '002_replay_namespace_and_change_feed' });
   });
 
-  it('keeps every record, now under the IdP\'s tenant and name', async () => {
+  it("keeps every record, now under the IdP's tenant and name", async () => {
     const rows = await knex('jwt_bearer_used_assertions').orderBy('jti').select('tenant_id', 'idp_name', 'jti');
     expect(rows).toEqual([
       { tenant_id: tenantId, idp_name: 'jwtIDP', jti: 'live-1' },
@@ -90,10 +90,16 @@ describe('change notifications from the configuration tables', () => {
   }
 
   it.each([
-    ['insert into jwt_bearer_tenants (domain) values (\'n.example\')', 'jwt_bearer_tenants'],
+    ["insert into jwt_bearer_tenants (domain) values ('n.example')", 'jwt_bearer_tenants'],
     ['update jwt_bearer_tenants set domain = domain where false', 'jwt_bearer_tenants'],
-    ['insert into jwt_bearer_identity_providers (tenant_id, name) select id, \'n-idp\' from jwt_bearer_tenants where domain = \'carbon.super\'', 'jwt_bearer_identity_providers'],
-    ['insert into jwt_bearer_idp_aliases (idp_id, alias) select id, \'aud\' from jwt_bearer_identity_providers where name = \'n-idp\'', 'jwt_bearer_idp_aliases'],
+    [
+      "insert into jwt_bearer_identity_providers (tenant_id, name) select id, 'n-idp' from jwt_bearer_tenants where domain = 'carbon.super'",
+      'jwt_bearer_identity_providers',
+    ],
+    [
+      "insert into jwt_bearer_idp_aliases (idp_id, alias) select id, 'aud' from jwt_bearer_identity_providers where name = 'n-idp'",
+      'jwt_bearer_idp_aliases',
+    ],
     ['delete from jwt_bearer_idp_certificates', 'jwt_bearer_idp_certificates'],
     ['update jwt_bearer_identity_providers set enabled = false', 'jwt_bearer_identity_providers'],
   ])('%s notifies %s, whoever writes', async (sql, table) => {
@@ -112,7 +118,9 @@ describe('change notifications from the configuration tables', () => {
     try {
       await knex.transaction(async (trx) => {
         for (let i = 0; i < 5; i++) await trx('jwt_bearer_tenants').insert({ domain: `bulk-${i}.example` });
-        await trx('jwt_bearer_tenants').where('domain', 'like', 'bulk-%').update({ domain: trx.raw("domain || '.x'") });
+        await trx('jwt_bearer_tenants')
+          .where('domain', 'like', 'bulk-%')
+          .update({ domain: trx.raw("domain || '.x'") });
       });
       await feed.settle();
       expect(feed.payloads).toEqual(['jwt_bearer_tenants']);

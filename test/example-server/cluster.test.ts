@@ -70,9 +70,20 @@ async function requestUntil(base: string, server: ServerProcess, what: string, d
   await waitFor(what, done, server, 5_000);
 }
 
-const tokenWorkers = (server: ServerProcess) => new Set(server.logs().filter((l) => l.event === 'token_request').map((l) => l.worker));
+const tokenWorkers = (server: ServerProcess) =>
+  new Set(
+    server
+      .logs()
+      .filter((l) => l.event === 'token_request')
+      .map((l) => l.worker),
+  );
 const liveWorkers = (server: ServerProcess) => {
-  const exited = new Set(server.logs().filter((l) => l.event === 'worker_exited').map((l) => l.workerId));
+  const exited = new Set(
+    server
+      .logs()
+      .filter((l) => l.event === 'worker_exited')
+      .map((l) => l.workerId),
+  );
   return server.logs().filter((l) => l.event === 'worker_started' && !exited.has(l.workerId));
 };
 
@@ -128,7 +139,8 @@ describe('the replay pruner (in-process)', () => {
     const pruner = startPruner({ store, intervalSeconds: 1, logger });
     try {
       const deadline = Date.now() + 20_000;
-      while (lines.filter((l) => l.event === 'replay_prune_failed').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (lines.filter((l) => l.event === 'replay_prune_failed').length < 2 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(lines.filter((l) => l.event === 'replay_prune_failed').length).toBeGreaterThanOrEqual(2);
       expect(lines.find((l) => l.event === 'replay_pruned')).toBeUndefined();
     } finally {
@@ -171,29 +183,39 @@ describe('WORKERS=1 prunes in its own process (PRUNE_INTERVAL_SECONDS)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('deletes the expired record, keeps the live one, and logs replay_pruned', async () => {
-    server = spawnServer({
-      WORKERS: '1', PRUNE_INTERVAL_SECONDS: '1', TLS: 'off', DEMO: 'off', ADMIN_TOKEN, DATA_DIR: dataDir, PORT: String(await freePort()),
-      ...(blank ? { DATABASE_URL: blank.url } : {}),
-    });
-    await waitUntilListening(server, START_TIMEOUT);
-    const pruned = await waitForLog(server, 'replay_pruned', (l) => l.event === 'replay_pruned', 30_000);
-    expect(pruned).toMatchObject({ deleted: 1 });
-    expect(pruned.role).toBeUndefined(); // no cluster: no primary, no workers
-    expect(server.logs().filter((l) => l.event === 'worker_started')).toEqual([]);
+  it(
+    'deletes the expired record, keeps the live one, and logs replay_pruned',
+    async () => {
+      server = spawnServer({
+        WORKERS: '1',
+        PRUNE_INTERVAL_SECONDS: '1',
+        TLS: 'off',
+        DEMO: 'off',
+        ADMIN_TOKEN,
+        DATA_DIR: dataDir,
+        PORT: String(await freePort()),
+        ...(blank ? { DATABASE_URL: blank.url } : {}),
+      });
+      await waitUntilListening(server, START_TIMEOUT);
+      const pruned = await waitForLog(server, 'replay_pruned', (l) => l.event === 'replay_pruned', 30_000);
+      expect(pruned).toMatchObject({ deleted: 1 });
+      expect(pruned.role).toBeUndefined(); // no cluster: no primary, no workers
+      expect(server.logs().filter((l) => l.event === 'worker_started')).toEqual([]);
 
-    await stopServer(server, { only: true });
-    expect((await server.exited).code).toBe(0);
-    expect(server.logs().at(-1)).toMatchObject({ event: 'stopped' });
-    server = undefined;
+      await stopServer(server, { only: true });
+      expect((await server.exited).code).toBe(0);
+      expect(server.logs().at(-1)).toMatchObject({ event: 'stopped' });
+      server = undefined;
 
-    const knex = await open();
-    try {
-      expect(await replayJtis(knex, 'single')).toEqual(['single-live']);
-    } finally {
-      await knex.destroy();
-    }
-  }, START_TIMEOUT);
+      const knex = await open();
+      try {
+        expect(await replayJtis(knex, 'single')).toEqual(['single-live']);
+      } finally {
+        await knex.destroy();
+      }
+    },
+    START_TIMEOUT,
+  );
 });
 
 describeOnPostgres('WORKERS=2 on PostgreSQL', () => {
@@ -209,7 +231,15 @@ describeOnPostgres('WORKERS=2 on PostgreSQL', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = spawnServer({
-      WORKERS: '2', DATABASE_URL: blank.url, TLS: 'off', PORT: String(port), ADMIN_TOKEN, DEMO: 'off', PRUNE_INTERVAL_SECONDS: '1', DATA_DIR: dataDir, LOG_LEVEL: 'info',
+      WORKERS: '2',
+      DATABASE_URL: blank.url,
+      TLS: 'off',
+      PORT: String(port),
+      ADMIN_TOKEN,
+      DEMO: 'off',
+      PRUNE_INTERVAL_SECONDS: '1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
     });
     await waitUntilListening(server, START_TIMEOUT);
     knex = await openDatabase({ databaseUrl: blank.url, poolMax: 2 });
@@ -227,7 +257,9 @@ describeOnPostgres('WORKERS=2 on PostgreSQL', () => {
     expect(started).toHaveLength(2);
     expect(new Set(started.map((l) => l.pid)).size).toBe(2);
     expect(started.map((l) => l.pid)).not.toContain(server!.pid);
-    expect(logs.filter((l) => l.event === 'listening')).toEqual([expect.objectContaining({ role: 'primary', workers: 2, database: 'postgres' })]);
+    expect(logs.filter((l) => l.event === 'listening')).toEqual([
+      expect.objectContaining({ role: 'primary', workers: 2, database: 'postgres' }),
+    ]);
     // The banner goes to stderr just after the listening line: wait for it, then make sure it came once.
     await waitFor('the banner', () => server!.stderr().includes('admin API: /admin'), server!, 10_000);
     expect(server!.stderr().match(/oauth2-jwt-bearer example server on/g)).toHaveLength(1);
@@ -249,7 +281,12 @@ describeOnPostgres('WORKERS=2 on PostgreSQL', () => {
     expect(await replayJtis(knex, 'cluster')).toEqual(['cluster-live']);
     const pruned = await waitForLog(server!, 'replay_pruned', (l) => l.event === 'replay_pruned', 5_000);
     expect(pruned).toMatchObject({ role: 'primary', deleted: 1 });
-    expect(server!.logs().filter((l) => l.event === 'replay_pruned').every((l) => l.role === 'primary')).toBe(true);
+    expect(
+      server!
+        .logs()
+        .filter((l) => l.event === 'replay_pruned')
+        .every((l) => l.role === 'primary'),
+    ).toBe(true);
   }, 60_000);
 
   it('restarts a worker killed with SIGKILL, and keeps answering meanwhile', async () => {
@@ -262,9 +299,19 @@ describeOnPostgres('WORKERS=2 on PostgreSQL', () => {
     // The surviving worker answers while the replacement starts.
     for (let i = 0; i < 5; i++) expect((await httpRequest(`${base}/healthz`)).json).toEqual({ status: 'ok', database: 'up' });
 
-    const restarted = await waitForLog(server!, 'worker_restarted', (l) => l.event === 'worker_restarted' && l.replaces === victim.workerId, 20_000);
+    const restarted = await waitForLog(
+      server!,
+      'worker_restarted',
+      (l) => l.event === 'worker_restarted' && l.replaces === victim.workerId,
+      20_000,
+    );
     expect(restarted.delayMs).toBeGreaterThan(0);
-    const replacement = await waitForLog(server!, 'the replacement listening', (l) => l.event === 'worker_started' && l.workerId === restarted.workerId, 60_000);
+    const replacement = await waitForLog(
+      server!,
+      'the replacement listening',
+      (l) => l.event === 'worker_started' && l.workerId === restarted.workerId,
+      60_000,
+    );
     expect(isAlive(victim.pid)).toBe(false);
     expect(isAlive(survivor.pid)).toBe(true);
 
@@ -283,7 +330,9 @@ describeOnPostgres('WORKERS=2 on PostgreSQL', () => {
     socket.setEncoding('utf8').on('data', (d) => (raw += d));
     const ended = once(socket, 'end');
     const body = 'grant_type=client_credentials';
-    socket.write(`POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    socket.write(
+      `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    );
     await new Promise((r) => setTimeout(r, 300));
     signalServer(server!, 'SIGTERM', { only: true });
     await waitForLog(server!, 'shutting_down', (l) => l.event === 'shutting_down', 5_000);
@@ -330,7 +379,10 @@ describeOnPostgres('WORKERS=2 through npm start, with TLS and DEMO, in a crash l
   it('npm start: the demo once, HTTPS from every worker with the one certificate; exit 1 after more than 5 crashes in a minute', async () => {
     const port = await freePort();
     // Through `npm start` (npm → tsx → primary → workers): the workers must re-run the TypeScript entry under tsx.
-    server = spawnServer({ WORKERS: '2', DATABASE_URL: blank.url, TLS: 'on', PORT: String(port), DEMO: 'on', DATA_DIR: dataDir }, { via: 'npm' });
+    server = spawnServer(
+      { WORKERS: '2', DATABASE_URL: blank.url, TLS: 'on', PORT: String(port), DEMO: 'on', DATA_DIR: dataDir },
+      { via: 'npm' },
+    );
     await waitUntilListening(server, START_TIMEOUT);
     await waitFor('the demo curl command', () => /^curl .+$/m.test(server!.stderr()), server, 10_000);
     expect(server.logs().filter((l) => l.event === 'tls_certificate_created')).toEqual([expect.objectContaining({ role: 'primary' })]);
@@ -348,7 +400,10 @@ describeOnPostgres('WORKERS=2 through npm start, with TLS and DEMO, in a crash l
     expect(issued.json.access_token).toEqual(expect.any(String));
     const adminToken = /Authorization: Bearer ([A-Za-z0-9]+) {3}\(random/.exec(server.stderr())![1];
     for (let i = 0; i < 4; i++) {
-      expect((await httpRequest(`https://127.0.0.1:${port}/admin/identity-providers`, { headers: { Authorization: `Bearer ${adminToken}` } })).status).toBe(200);
+      expect(
+        (await httpRequest(`https://127.0.0.1:${port}/admin/identity-providers`, { headers: { Authorization: `Bearer ${adminToken}` } }))
+          .status,
+      ).toBe(200);
     }
     await requestUntil(`https://127.0.0.1:${port}`, server, 'HTTPS answers from two workers', () => tokenWorkers(server!).size >= 2);
 

@@ -32,7 +32,9 @@ describe('example server configuration', () => {
   it('derives the token endpoint URL from TLS, HOST and PORT; TOKEN_URL overrides', () => {
     expect(loadConfig({ TLS: 'off', PORT: '8080' }).tokenEndpointUrl).toBe('http://localhost:8080/oauth2/token');
     expect(loadConfig({ HOST: 'auth.internal', PORT: '443' }).tokenEndpointUrl).toBe('https://auth.internal:443/oauth2/token');
-    expect(loadConfig({ TOKEN_ENDPOINT_URL: 'https://as.example.com/oauth2/token' }).tokenEndpointUrl).toBe('https://as.example.com/oauth2/token');
+    expect(loadConfig({ TOKEN_ENDPOINT_URL: 'https://as.example.com/oauth2/token' }).tokenEndpointUrl).toBe(
+      'https://as.example.com/oauth2/token',
+    );
   });
 
   it('turns DEMO off by default with DATABASE_URL, and reads on/off', () => {
@@ -61,7 +63,9 @@ describe('example server configuration', () => {
 
   it('refuses a WORKERS that is not a whole number from 1 to 256', () => {
     for (const bad of ['0', '-1', '2.5', 'many', '257', '1e3']) {
-      expect(problemsOf({ DATABASE_URL: 'postgres://u@db/x', WORKERS: bad })).toEqual([`WORKERS must be a whole number from 1 to 256; got ${JSON.stringify(bad)}.`]);
+      expect(problemsOf({ DATABASE_URL: 'postgres://u@db/x', WORKERS: bad })).toEqual([
+        `WORKERS must be a whole number from 1 to 256; got ${JSON.stringify(bad)}.`,
+      ]);
     }
   });
 
@@ -80,15 +84,33 @@ describe('example server configuration', () => {
     let error: unknown;
     try {
       loadConfig({
-        PORT: '99999', TLS: 'maybe', DATABASE_URL: 'mysql://x', ADMIN_TOKEN: 'short', TOKEN_ENDPOINT_URL: 'not a url', DEMO: 'yes please', LOG_LEVEL: 'loud',
-        WORKERS: 'all', PRUNE_INTERVAL_SECONDS: 'often',
+        PORT: '99999',
+        TLS: 'maybe',
+        DATABASE_URL: 'mysql://x',
+        ADMIN_TOKEN: 'short',
+        TOKEN_ENDPOINT_URL: 'not a url',
+        DEMO: 'yes please',
+        LOG_LEVEL: 'loud',
+        WORKERS: 'all',
+        PRUNE_INTERVAL_SECONDS: 'often',
       });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'TLS', 'DATABASE_URL', 'ADMIN_TOKEN', 'TOKEN_ENDPOINT_URL', 'DEMO', 'LOG_LEVEL', 'WORKERS', 'PRUNE_INTERVAL_SECONDS']) expect(problems).toContain(name);
+    for (const name of [
+      'PORT',
+      'TLS',
+      'DATABASE_URL',
+      'ADMIN_TOKEN',
+      'TOKEN_ENDPOINT_URL',
+      'DEMO',
+      'LOG_LEVEL',
+      'WORKERS',
+      'PRUNE_INTERVAL_SECONDS',
+    ])
+      expect(problems).toContain(name);
     expect((error as Error).message).toMatch(/^Invalid configuration:\n {2}- PORT must be/);
   });
 });

@@ -27,7 +27,10 @@ export interface ExampleFixture {
   admin(method: 'get' | 'post' | 'patch' | 'delete', path: string): request.Test;
   createApplication(body?: Record<string, unknown>, tenantDomain?: string): Promise<Application>;
   /** Registers an IdP through the admin API with a fresh RS256 key; returns the key. */
-  registerIdp(name: string, options?: { tenantDomain?: string; aliases?: string[]; extra?: Record<string, unknown> }): Promise<TestSigningKey>;
+  registerIdp(
+    name: string,
+    options?: { tenantDomain?: string; aliases?: string[]; extra?: Record<string, unknown> },
+  ): Promise<TestSigningKey>;
   /** A valid assertion of `key` for `iss`, `aud` = TOKEN_URL (as the WSO2 page's sample). */
   assertion(key: TestSigningKey, iss: string, claims?: Record<string, unknown>): Promise<string>;
   /** The WSO2 page's curl: `-u id:secret`, the exact body string, form content type. */
@@ -48,8 +51,10 @@ export async function createExampleFixture(deps: Partial<AppDeps> = {}): Promise
   const logger = createLogger({ level: 'info', destination });
   const { app } = createApp({ knex: db.knex, adminToken: ADMIN_TOKEN, tokenEndpointUrl: TOKEN_URL, logger, ...deps });
 
-  const admin = (method: 'get' | 'post' | 'patch' | 'delete', path: string) => request(app)[method](path).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
-  const withTenant = (path: string, tenantDomain?: string) => (tenantDomain ? `${path}?tenantDomain=${encodeURIComponent(tenantDomain)}` : path);
+  const admin = (method: 'get' | 'post' | 'patch' | 'delete', path: string) =>
+    request(app)[method](path).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+  const withTenant = (path: string, tenantDomain?: string) =>
+    tenantDomain ? `${path}?tenantDomain=${encodeURIComponent(tenantDomain)}` : path;
 
   return {
     db,
@@ -78,7 +83,8 @@ export async function createExampleFixture(deps: Partial<AppDeps> = {}): Promise
       if (res.status !== 201) throw new Error(`register IdP: ${res.status} ${res.text}`);
       return key;
     },
-    assertion: (key, iss, claims = {}) => signAssertion(key, assertionClaims({ iss, sub: 'admin', aud: [TOKEN_URL, 'wso2-IS'], ...claims })),
+    assertion: (key, iss, claims = {}) =>
+      signAssertion(key, assertionClaims({ iss, sub: 'admin', aud: [TOKEN_URL, 'wso2-IS'], ...claims })),
     token: (client, assertion, query = '') =>
       request(app)
         .post(`/oauth2/token${query}`)

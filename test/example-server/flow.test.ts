@@ -219,7 +219,15 @@ describe('example server: the seed flow', () => {
   it('validates POST /admin/applications and protects it', async () => {
     const unauth = await request(fx.app).post('/admin/applications').send({ owner: 'a', name: 'b' });
     expect(unauth.status).toBe(401);
-    for (const body of [{ name: 'x' }, { owner: 'a', name: '' }, { owner: 'a', name: 'b', keyType: 'DEV' }, { owner: 'a', name: 'b', grants: ['password'] }, { owner: 'a', name: 'b', grants: [] }, { owner: 'a', name: 'b', scopes: ['a b'] }, { owner: 'a', name: 'b', extra: 1 }]) {
+    for (const body of [
+      { name: 'x' },
+      { owner: 'a', name: '' },
+      { owner: 'a', name: 'b', keyType: 'DEV' },
+      { owner: 'a', name: 'b', grants: ['password'] },
+      { owner: 'a', name: 'b', grants: [] },
+      { owner: 'a', name: 'b', scopes: ['a b'] },
+      { owner: 'a', name: 'b', extra: 1 },
+    ]) {
       const res = await fx.admin('post', '/admin/applications').send(body);
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
       expect(typeof res.body.error_description).toBe('string');
@@ -233,7 +241,11 @@ describe('example server: the seed flow', () => {
   it('logs one JSON line per token request, without assertions, tokens or secrets', async () => {
     const lines = fx.logs.filter((l) => l.event === 'token_request');
     expect(lines.length).toBeGreaterThanOrEqual(8);
-    expect(lines.find((l) => l.outcome === 'issued' && l.grantType === JWT_BEARER)).toMatchObject({ tenant: 'carbon.super', issuer: 'jwtIDP', clientId: app.clientId });
+    expect(lines.find((l) => l.outcome === 'issued' && l.grantType === JWT_BEARER)).toMatchObject({
+      tenant: 'carbon.super',
+      issuer: 'jwtIDP',
+      clientId: app.clientId,
+    });
     expect(lines.find((l) => l.reason === 'jti_replayed')).toMatchObject({ outcome: 'refused', error: 'invalid_grant', issuer: 'jwtIDP' });
     const text = fx.logText();
     expect(text).not.toContain(app.clientSecret);

@@ -20,7 +20,16 @@ import type { Knex } from 'knex';
 import { openDatabase } from '../../lib/db/connect';
 import { createBlankPostgresDatabase, type BlankPostgresDatabase } from '../helpers/database';
 import { assertionClaims, makeSigningKey, signAssertion, type TestSigningKey } from '../helpers/keys';
-import { freePort, httpRequest, killServer, ROOT, spawnServer, waitUntilListening, type HttpAnswer, type ServerProcess } from '../helpers/server-process';
+import {
+  freePort,
+  httpRequest,
+  killServer,
+  ROOT,
+  spawnServer,
+  waitUntilListening,
+  type HttpAnswer,
+  type ServerProcess,
+} from '../helpers/server-process';
 
 const run = promisify(execFile);
 const ADMIN_DB_URL = process.env.TEST_DATABASE_URL;
@@ -73,7 +82,14 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
     const port = await freePort();
     const dataDir = join(workDir, name);
     const server = spawnServer({
-      WORKERS: '2', DATABASE_URL: blank.url, TLS: 'off', PORT: String(port), ADMIN_TOKEN, DEMO: 'off', DATA_DIR: dataDir, LOG_LEVEL: 'info',
+      WORKERS: '2',
+      DATABASE_URL: blank.url,
+      TLS: 'off',
+      PORT: String(port),
+      ADMIN_TOKEN,
+      DEMO: 'off',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
       // Keep the replay table as the test leaves it.
       PRUNE_INTERVAL_SECONDS: '0',
     });
@@ -97,12 +113,19 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
   const matches = (res: HttpAnswer, want: Expected) =>
     want.accepted
       ? res.status === 200 && typeof res.json?.access_token === 'string'
-      : res.status === 400 && res.json?.error === 'invalid_grant' && res.json?.error_description === want.description && res.json?.access_token === undefined;
+      : res.status === 400 &&
+        res.json?.error === 'invalid_grant' &&
+        res.json?.error_description === want.description &&
+        res.json?.access_token === undefined;
 
   /** One round on one instance: {@link PROBES_PER_ROUND} fresh assertions at once, each on its own connection. */
   async function round(instance: Instance, key: TestSigningKey, iss: string): Promise<HttpAnswer[]> {
     const jwts = await Promise.all(Array.from({ length: PROBES_PER_ROUND }, () => assertion(key, iss)));
-    return Promise.all(jwts.map((jwt) => token(instance, jwt).catch((error: Error): HttpAnswer => ({ status: 0, headers: {}, text: error.message, json: undefined }))));
+    return Promise.all(
+      jwts.map((jwt) =>
+        token(instance, jwt).catch((error: Error): HttpAnswer => ({ status: 0, headers: {}, text: error.message, json: undefined })),
+      ),
+    );
   }
 
   /**
@@ -111,7 +134,14 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
    * (so the measured delay includes the probes' own time). Other answers (a 503 while pools reconnect)
    * count as "not yet". Prints each instance's delay; fails naming those that did not flip in time.
    */
-  async function inForceEverywhere(label: string, key: TestSigningKey, iss: string, want: Expected, since: number, withinMs: number): Promise<void> {
+  async function inForceEverywhere(
+    label: string,
+    key: TestSigningKey,
+    iss: string,
+    want: Expected,
+    since: number,
+    withinMs: number,
+  ): Promise<void> {
     const results = await Promise.all(
       instances.map(async (instance) => {
         for (;;) {
@@ -119,12 +149,19 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
           const elapsed = Date.now() - since;
           const wrong = answers.find((a) => !matches(a, want));
           if (!wrong && elapsed <= withinMs) return { instance: instance.name, delayMs: elapsed };
-          if (elapsed > withinMs) return { instance: instance.name, delayMs: undefined, last: wrong ? `${wrong.status} ${wrong.text}` : `flipped only after ${elapsed} ms` };
+          if (elapsed > withinMs)
+            return {
+              instance: instance.name,
+              delayMs: undefined,
+              last: wrong ? `${wrong.status} ${wrong.text}` : `flipped only after ${elapsed} ms`,
+            };
           await new Promise((r) => setTimeout(r, 50));
         }
       }),
     );
-      console.log(`${label}: in force after ${results.map((r) => `${r.instance} ${r.delayMs ?? 'never'} ms`).join(', ')} (contract ${withinMs} ms)`);
+    console.log(
+      `${label}: in force after ${results.map((r) => `${r.instance} ${r.delayMs ?? 'never'} ms`).join(', ')} (contract ${withinMs} ms)`,
+    );
     expect(results.filter((r) => r.delayMs === undefined)).toEqual([]);
   }
 
@@ -136,7 +173,10 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
   }
 
   async function cli(args: string[]): Promise<void> {
-    await run(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', '--database-url', blank.url, ...args], { cwd: ROOT, timeout: 60_000 });
+    await run(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', '--database-url', blank.url, ...args], {
+      cwd: ROOT,
+      timeout: 60_000,
+    });
   }
 
   async function certificateFile(key: TestSigningKey, name: string): Promise<string> {
@@ -163,7 +203,11 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
     const app = await admin(A(), 'POST', '/applications', { owner: 'admin', name: 'InstancesApp', keyType: 'PRODUCTION' });
     expect(app.status).toBe(201);
     client = { clientId: app.json.clientId, clientSecret: app.json.clientSecret };
-    const idp = await admin(A(), 'POST', '/identity-providers', { name: 'idp-main', certificates: [keys.main.certificatePem, keys.second.certificatePem], aliases: [ALIAS] });
+    const idp = await admin(A(), 'POST', '/identity-providers', {
+      name: 'idp-main',
+      certificates: [keys.main.certificatePem, keys.second.certificatePem],
+      aliases: [ALIAS],
+    });
     expect(idp.status).toBe(201);
     mainIdpId = idp.json.id;
   }, START_TIMEOUT * 2);
@@ -197,7 +241,11 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
   it('admin API changes made through A are in force on every instance and worker within 1 s', async () => {
     // An IdP added.
     await everywhereNow(keys.added, 'idp-added', { accepted: false, description: DESCRIPTIONS.unknownIssuer });
-    const created = await admin(A(), 'POST', '/identity-providers', { name: 'idp-added', certificates: [keys.added.certificatePem], aliases: [ALIAS] });
+    const created = await admin(A(), 'POST', '/identity-providers', {
+      name: 'idp-added',
+      certificates: [keys.added.certificatePem],
+      aliases: [ALIAS],
+    });
     expect(created.status).toBe(201);
     await inForceEverywhere('IdP added through A', keys.added, 'idp-added', { accepted: true }, Date.now(), 1000);
 
@@ -206,17 +254,38 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
     const idp = await admin(A(), 'GET', `/identity-providers/${mainIdpId}`);
     const cert = idp.json.certificates.find((c: { thumbprint: string }) => c.thumbprint === keys.second.thumbprint);
     expect((await admin(A(), 'DELETE', `/identity-providers/${mainIdpId}/certificates/${cert.id}`)).status).toBe(204);
-    await inForceEverywhere('certificate removed through A', keys.second, 'idp-main', { accepted: false, description: DESCRIPTIONS.badSignature }, Date.now(), 1000);
+    await inForceEverywhere(
+      'certificate removed through A',
+      keys.second,
+      'idp-main',
+      { accepted: false, description: DESCRIPTIONS.badSignature },
+      Date.now(),
+      1000,
+    );
     await everywhereNow(keys.main, 'idp-main', { accepted: true });
 
     // An IdP disabled, enabled again, then deleted.
     const id = created.json.id;
     expect((await admin(A(), 'PATCH', `/identity-providers/${id}`, { enabled: false })).status).toBe(200);
-    await inForceEverywhere('IdP disabled through A', keys.added, 'idp-added', { accepted: false, description: DESCRIPTIONS.unknownIssuer }, Date.now(), 1000);
+    await inForceEverywhere(
+      'IdP disabled through A',
+      keys.added,
+      'idp-added',
+      { accepted: false, description: DESCRIPTIONS.unknownIssuer },
+      Date.now(),
+      1000,
+    );
     expect((await admin(A(), 'PATCH', `/identity-providers/${id}`, { enabled: true })).status).toBe(200);
     await inForceEverywhere('IdP enabled again through A', keys.added, 'idp-added', { accepted: true }, Date.now(), 1000);
     expect((await admin(A(), 'DELETE', `/identity-providers/${id}`)).status).toBe(204);
-    await inForceEverywhere('IdP deleted through A', keys.added, 'idp-added', { accepted: false, description: DESCRIPTIONS.unknownIssuer }, Date.now(), 1000);
+    await inForceEverywhere(
+      'IdP deleted through A',
+      keys.added,
+      'idp-added',
+      { accepted: false, description: DESCRIPTIONS.unknownIssuer },
+      Date.now(),
+      1000,
+    );
   }, 120_000);
 
   it('CLI changes are in force on every instance and worker within 1 s', async () => {
@@ -229,24 +298,48 @@ describeOnPostgres('three example servers (WORKERS=2 each) on one database', () 
     await inForceEverywhere('certificate added by the CLI', keys.cliSecond, 'idp-cli', { accepted: true }, Date.now(), 1000);
 
     await cli(['idp', 'cert', 'remove', '--name', 'idp-cli', '--thumbprint', keys.cliSecond.thumbprint]);
-    await inForceEverywhere('certificate removed by the CLI', keys.cliSecond, 'idp-cli', { accepted: false, description: DESCRIPTIONS.badSignature }, Date.now(), 1000);
+    await inForceEverywhere(
+      'certificate removed by the CLI',
+      keys.cliSecond,
+      'idp-cli',
+      { accepted: false, description: DESCRIPTIONS.badSignature },
+      Date.now(),
+      1000,
+    );
 
     await everywhereNow(keys.cli, 'idp-cli', { accepted: true });
     await cli(['idp', 'remove', '--name', 'idp-cli']);
-    await inForceEverywhere('IdP removed by the CLI', keys.cli, 'idp-cli', { accepted: false, description: DESCRIPTIONS.unknownIssuer }, Date.now(), 1000);
+    await inForceEverywhere(
+      'IdP removed by the CLI',
+      keys.cli,
+      'idp-cli',
+      { accepted: false, description: DESCRIPTIONS.unknownIssuer },
+      Date.now(),
+      1000,
+    );
   }, 180_000);
 
   it('after every server connection to the database is cut, a later change is in force everywhere within 5 s, and the servers keep answering', async () => {
     await everywhereNow(keys.main, 'idp-main', { accepted: true });
-    const cut = await knex.raw('select pg_terminate_backend(pid) as ended from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    const cut = await knex.raw(
+      'select pg_terminate_backend(pid) as ended from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+    );
     // Three primaries and six workers had connections (pools, and any listener of a configuration cache).
     expect(cut.rows.length).toBeGreaterThan(0);
     // A writer that is neither the API nor the CLI: plain SQL.
     await knex('jwt_bearer_identity_providers').where({ name: 'idp-main' }).update({ enabled: false });
-    await inForceEverywhere('SQL change after the cut', keys.main, 'idp-main', { accepted: false, description: DESCRIPTIONS.unknownIssuer }, Date.now(), 5000);
+    await inForceEverywhere(
+      'SQL change after the cut',
+      keys.main,
+      'idp-main',
+      { accepted: false, description: DESCRIPTIONS.unknownIssuer },
+      Date.now(),
+      5000,
+    );
 
     for (const instance of instances) {
-      for (let i = 0; i < PROBES_PER_ROUND; i++) expect((await httpRequest(`${instance.base}/healthz`)).json).toEqual({ status: 'ok', database: 'up' });
+      for (let i = 0; i < PROBES_PER_ROUND; i++)
+        expect((await httpRequest(`${instance.base}/healthz`)).json).toEqual({ status: 'ok', database: 'up' });
     }
     // And changes through the API work again, in force within 1 s.
     expect((await admin(B(), 'PATCH', `/identity-providers/${mainIdpId}`, { enabled: true })).status).toBe(200);

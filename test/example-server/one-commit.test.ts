@@ -64,7 +64,9 @@ it('a statement that fails writes no replay record, no audit row and no token ro
     expect(res.body.error).toBe('temporarily_unavailable');
     expect(await rowsOf('jwt_bearer_used_assertions', { jti: 'one-commit-failure' })).toEqual([]);
     expect(await rowsOf('jwt_bearer_issued_tokens', { jti: 'one-commit-failure' })).toEqual([]);
-    expect(Number((await fx.db.knex('example_tokens').where({ idp: 'jwtIDP' }).whereRaw(`"user"->>'sub' = 'admin'`).count({ n: '*' }))[0]!.n)).toBe(2);
+    expect(
+      Number((await fx.db.knex('example_tokens').where({ idp: 'jwtIDP' }).whereRaw(`"user"->>'sub' = 'admin'`).count({ n: '*' }))[0]!.n),
+    ).toBe(2);
   } finally {
     await fx.db.knex.raw('alter table example_tokens drop constraint test_refuse_jwt_rows');
   }

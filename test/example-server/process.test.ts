@@ -45,16 +45,28 @@ describe('npm start (TLS on, DEMO on) and the seed curl command', () => {
     expect(first.stdout).toMatch(/^HTTP\/1\.1 200 OK\r$/m);
     expect(first.stdout).toMatch(/^cache-control: no-store\r$/im);
     const body = JSON.parse(first.stdout.slice(first.stdout.indexOf('\r\n\r\n') + 4));
-    expect(body).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'Bearer', expires_in: expect.any(Number) });
+    expect(body).toEqual({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: expect.any(Number),
+    });
 
     // The WSO2 page's command with a fresh assertion from the example's `npm run mint`, exactly as written there.
     const minted = await run('npm', ['run', '--silent', 'mint', '--', '--data-dir', dataDir], { cwd: ROOT });
     const assertion = minted.stdout.trim();
     expect(assertion).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
     const seed = await run('curl', [
-      '-i', '-X', 'POST', '-u', `${clientId}:${clientSecret}`, '-k',
-      '-d', `grant_type=${JWT_BEARER}&assertion=${assertion}`,
-      '-H', 'Content-Type: application/x-www-form-urlencoded',
+      '-i',
+      '-X',
+      'POST',
+      '-u',
+      `${clientId}:${clientSecret}`,
+      '-k',
+      '-d',
+      `grant_type=${JWT_BEARER}&assertion=${assertion}`,
+      '-H',
+      'Content-Type: application/x-www-form-urlencoded',
       `https://localhost:${port}/oauth2/token`,
     ]);
     expect(seed.stdout).toMatch(/^HTTP\/1\.1 200 OK\r$/m);

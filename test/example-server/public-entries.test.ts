@@ -33,7 +33,9 @@ export function specifiersOf(source: string): string[] {
 function violations(file: string): string[] {
   return specifiersOf(readFileSync(file, 'utf8')).filter((specifier) => {
     if (specifier.startsWith('.')) {
-      const target = relative(ROOT, resolve(dirname(file), specifier)).replace(/\\/g, '/').replace(/\.(ts|js)$/, '');
+      const target = relative(ROOT, resolve(dirname(file), specifier))
+        .replace(/\\/g, '/')
+        .replace(/\.(ts|js)$/, '');
       if (target === 'example-server' || target.startsWith('example-server/')) return false;
       return !PUBLIC_ENTRIES.has(target);
     }
@@ -59,7 +61,15 @@ describe('example-server imports only the public entries', () => {
       "const e = require('../lib/hash');",
       "import {\n  f,\n  type G,\n} from '../lib';",
     ].join('\n');
-    expect(specifiersOf(sample)).toEqual(['../lib/http/form-body', '../lib/types', '../lib/admin/router', '../lib/side-effect', '../lib', '../lib/cli/program', '../lib/hash']);
+    expect(specifiersOf(sample)).toEqual([
+      '../lib/http/form-body',
+      '../lib/types',
+      '../lib/admin/router',
+      '../lib/side-effect',
+      '../lib',
+      '../lib/cli/program',
+      '../lib/hash',
+    ]);
   });
 
   it('has no import of ours but ../lib and ../lib/admin', () => {

@@ -64,7 +64,12 @@ describe('example server: real clients get tokens', () => {
     it.each(['client_secret_basic', 'client_secret_post'] as const)('%s', async (method) => {
       const before = seen.length;
       const tokens = await openidClient(method, await fx.assertion(key, 'jwtIDP', { sub: `oidc-${method}` }));
-      expect(tokens).toMatchObject({ token_type: expect.stringMatching(/^bearer$/i), access_token: expect.any(String), refresh_token: expect.any(String), expires_in: expect.any(Number) });
+      expect(tokens).toMatchObject({
+        token_type: expect.stringMatching(/^bearer$/i),
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+        expires_in: expect.any(Number),
+      });
       await expectUsable(tokens, `oidc-${method}`);
       expect(seen.slice(before)).toEqual([method === 'client_secret_basic' ? 'Basic' : undefined]);
     });
@@ -90,7 +95,11 @@ describe('example server: real clients get tokens', () => {
         method === 'client_secret_basic'
           ? ['-u', `${app.clientId}:${app.clientSecret}`, '-d', form]
           : ['-d', `${form}&client_id=${app.clientId}&client_secret=${app.clientSecret}`];
-      const { stdout } = await run(CURL!, ['-sS', '-X', 'POST', ...args, '-H', 'Content-Type: application/x-www-form-urlencoded', '-w', '\n%{http_code}', tokenEndpoint], { timeout: 30_000 });
+      const { stdout } = await run(
+        CURL!,
+        ['-sS', '-X', 'POST', ...args, '-H', 'Content-Type: application/x-www-form-urlencoded', '-w', '\n%{http_code}', tokenEndpoint],
+        { timeout: 30_000 },
+      );
       const newline = stdout.lastIndexOf('\n');
       return { status: Number(stdout.slice(newline + 1)), body: JSON.parse(stdout.slice(0, newline)) };
     }

@@ -37,10 +37,12 @@ beforeAll(async () => {
   fx = await createAttackFixture();
   idpKey = await makeSigningKey('ES256', { kid: 'jwks-1' });
   const publicJwk = { ...(await exportJWK(idpKey.publicKey)), kid: idpKey.kid, use: 'sig', alg: 'ES256' };
-  const json = (body: string, type = 'application/json', status = 200): Behaviour => (res) => {
-    res.writeHead(status, { 'content-type': type });
-    res.end(body);
-  };
+  const json =
+    (body: string, type = 'application/json', status = 200): Behaviour =>
+    (res) => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
   behaviours = {
     hang: () => undefined,
     drip: (res) => {
@@ -69,7 +71,12 @@ beforeAll(async () => {
     good: json(JSON.stringify({ keys: [publicJwk] })),
   };
   server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').slice(1).split('?')[0]!.replace(/^[^/]*\//, ''));
+    const path = decodeURIComponent(
+      (req.url ?? '/')
+        .slice(1)
+        .split('?')[0]!
+        .replace(/^[^/]*\//, ''),
+    );
     hits.set(path, (hits.get(path) ?? 0) + 1);
     (behaviours[path] ?? json('not found', 'text/plain', 404))(res);
   });
@@ -115,8 +122,13 @@ describe.each(HOSTS)('a failing JWKS endpoint on $name', (hut) => {
   });
 
   const post = (assertion: string) =>
-    request(app).post('/oauth2/token').auth(CLIENT.id, CLIENT.secret).type('form').send(new URLSearchParams(grantForm(assertion)).toString());
-  const jwksAssertion = (name: string) => signAssertion(idpKey, assertionClaims({ iss: `jwks ${tag} ${name}`, aud: TOKEN_URL, sub: 'j' }), { kid: idpKey.kid });
+    request(app)
+      .post('/oauth2/token')
+      .auth(CLIENT.id, CLIENT.secret)
+      .type('form')
+      .send(new URLSearchParams(grantForm(assertion)).toString());
+  const jwksAssertion = (name: string) =>
+    signAssertion(idpKey, assertionClaims({ iss: `jwks ${tag} ${name}`, aud: TOKEN_URL, sub: 'j' }), { kid: idpKey.kid });
 
   it('control: the good JWKS serves', async () => {
     expect((await post(await jwksAssertion('good'))).status).toBe(200);
@@ -142,11 +154,15 @@ describe.each(HOSTS)('a failing JWKS endpoint on $name', (hut) => {
   it('a hanging JWKS stalls nothing else: requests for a certificate IdP and a good JWKS IdP are served meanwhile', async () => {
     // A fresh hanging URI (the failed one above is in its retry pause and would answer at once).
     await fx.addIdp({ name: `jwks ${tag} hang 2`, jwksUri: `${base}/${tag}/hang?again`, aliases: [TOKEN_URL] });
-    const hanging = Promise.all(Array.from({ length: 5 }, async () => {
-      const started = performance.now();
-      const res = await post(await signAssertion(idpKey, assertionClaims({ iss: `jwks ${tag} hang 2`, aud: TOKEN_URL, sub: 'h' }), { kid: idpKey.kid }));
-      return { status: res.status, ms: performance.now() - started };
-    }));
+    const hanging = Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const started = performance.now();
+        const res = await post(
+          await signAssertion(idpKey, assertionClaims({ iss: `jwks ${tag} hang 2`, aud: TOKEN_URL, sub: 'h' }), { kid: idpKey.kid }),
+        );
+        return { status: res.status, ms: performance.now() - started };
+      }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 100)); // they are now waiting on the JWKS
 
     const others: number[] = [];
@@ -162,6 +178,8 @@ describe.each(HOSTS)('a failing JWKS endpoint on $name', (hut) => {
       expect(ms).toBeLessThan(BOUND_MS);
     }
     expect(Math.max(...others)).toBeLessThan(1000);
-    console.info(`${hut.name}: while a JWKS hung (503 after ${Math.round(Math.max(...waited.map((w) => w.ms)))} ms), 10 other requests were served in at most ${Math.round(Math.max(...others))} ms`);
+    console.info(
+      `${hut.name}: while a JWKS hung (503 after ${Math.round(Math.max(...waited.map((w) => w.ms)))} ms), 10 other requests were served in at most ${Math.round(Math.max(...others))} ms`,
+    );
   }, 30_000);
 });

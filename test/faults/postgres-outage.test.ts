@@ -72,12 +72,19 @@ type App = ReturnType<typeof buildHostApp>['app'];
     await cluster?.destroy();
     console.info(
       `PostgreSQL fault measurements (ms; bound ${BOUND_MS} = acquire ${DATABASE_DEFAULTS.acquireTimeoutMs} + statement ${DATABASE_DEFAULTS.queryTimeoutMs} + client grace ${CLIENT_TIMEOUT_GRACE_MS} + 1000 slack):\n` +
-        Object.entries(measured).map(([what, values]) => `  ${what}: max ${Math.max(...values)}, values ${values.join(', ')}`).join('\n'),
+        Object.entries(measured)
+          .map(([what, values]) => `  ${what}: max ${Math.max(...values)}, values ${values.join(', ')}`)
+          .join('\n'),
     );
   }, 60_000);
 
   const assertion = () => signAssertion(key, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'fault' }), { kid: key.kid });
-  const post = (app: App, a: string) => request(app).post('/oauth2/token').auth(CLIENT.id, CLIENT.secret).type('form').send(new URLSearchParams(grantForm(a)).toString());
+  const post = (app: App, a: string) =>
+    request(app)
+      .post('/oauth2/token')
+      .auth(CLIENT.id, CLIENT.secret)
+      .type('form')
+      .send(new URLSearchParams(grantForm(a)).toString());
 
   /** Posts, times, and checks: a 503 `temporarily_unavailable` within the bound, or a 200 (recorded). */
   async function timedPost(app: App, a: string): Promise<{ status: number; ms: number }> {
@@ -133,7 +140,8 @@ type App = ReturnType<typeof buildHostApp>['app'];
     await cluster.stop('immediate');
     await allUnavailable('stopped: 503 latency', 6);
     // Requests one after another, too (a warm pool of dead connections, then none).
-    for (const { app } of apps) for (let i = 0; i < 3; i++) note('stopped: 503 latency (sequential)', (await timedPost(app, await assertion())).ms);
+    for (const { app } of apps)
+      for (let i = 0; i < 3; i++) note('stopped: 503 latency (sequential)', (await timedPost(app, await assertion())).ms);
 
     note('stopped: pg_ctl start -w (crash recovery until it accepts connections)', await cluster.start());
     for (const { name, app } of apps) {

@@ -43,12 +43,19 @@ describe.each(HOSTS)('the database handle destroyed under load, on $name', (hut)
   it(`answers 200 or 503 to requests in flight, then 503 within ${PROMPT_MS} ms, never 500, never a hang`, async () => {
     // On PostgreSQL, a handle of its own with the production bounds (the test database's are generous);
     // the test database's handle stays, to check the records afterwards. PGlite has one handle.
-    const knex = db.mode === 'postgres' ? await openDatabase({ databaseUrl: (db.knex.client.config.connection as { connectionString: string }).connectionString }) : db.knex;
+    const knex =
+      db.mode === 'postgres'
+        ? await openDatabase({ databaseUrl: (db.knex.client.config.connection as { connectionString: string }).connectionString })
+        : db.knex;
     const { app, outcomes } = buildHostApp(hut, { store: new KnexGrantStore(knex) });
     const assertion = () => signAssertion(key, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'x' }), { kid: key.kid });
     const post = async (a: string) => {
       const started = performance.now();
-      const res = await request(app).post('/oauth2/token').auth(CLIENT.id, CLIENT.secret).type('form').send(new URLSearchParams(grantForm(a)).toString());
+      const res = await request(app)
+        .post('/oauth2/token')
+        .auth(CLIENT.id, CLIENT.secret)
+        .type('form')
+        .send(new URLSearchParams(grantForm(a)).toString());
       return { res, ms: performance.now() - started, a };
     };
 
@@ -79,7 +86,9 @@ describe.each(HOSTS)('the database handle destroyed under load, on $name', (hut)
       expect(ms).toBeLessThan(PROMPT_MS);
     }
     expect(outcomes.filter((o) => o.status === 503).every((o) => o.reason === 'store_unavailable')).toBe(true);
-    console.info(`${hut.name} (${db.mode}): in flight when destroyed: ${answers.filter((x) => x.res.status === 200).length} served, ${answers.filter((x) => x.res.status === 503).length} × 503 (max ${Math.round(Math.max(...answers.map((x) => x.ms)))} ms); afterwards 503 in max ${Math.round(Math.max(...after.map((x) => x.ms)))} ms`);
+    console.info(
+      `${hut.name} (${db.mode}): in flight when destroyed: ${answers.filter((x) => x.res.status === 200).length} served, ${answers.filter((x) => x.res.status === 503).length} × 503 (max ${Math.round(Math.max(...answers.map((x) => x.ms)))} ms); afterwards 503 in max ${Math.round(Math.max(...after.map((x) => x.ms)))} ms`,
+    );
 
     // Every token served was recorded (PostgreSQL: the database outlives the destroyed handle; an
     // in-memory PGlite is gone with its only handle).

@@ -33,76 +33,100 @@ let attacker: TestSigningKey;
 
 beforeAll(async () => {
   fx = await createAttackFixture();
-  const [ec, ed, ecNoJti] = await Promise.all([makeSigningKey('ES256', { kid: 'ec' }), makeSigningKey('EdDSA', { kid: 'ed' }), makeSigningKey('ES256', { kid: 'ec-nojti' })]);
+  const [ec, ed, ecNoJti] = await Promise.all([
+    makeSigningKey('ES256', { kid: 'ec' }),
+    makeSigningKey('EdDSA', { kid: 'ed' }),
+    makeSigningKey('ES256', { kid: 'ec-nojti' }),
+  ]);
   attacker = await makeSigningKey('ES256', { kid: 'ec' }); // same kid as the IdP's EC key, on purpose
   await fx.addIdp({ name: 'ecIDP', certificates: [{ pem: ec.certificatePem, kid: ec.kid }], aliases: [TOKEN_URL] });
   await fx.addIdp({ name: 'edIDP', certificates: [{ pem: ed.certificatePem, kid: ed.kid }], aliases: [TOKEN_URL] });
-  await fx.addIdp({ name: 'noJtiIDP', certificates: [{ pem: ecNoJti.certificatePem, kid: ecNoJti.kid }], aliases: [TOKEN_URL], requireJti: false });
+  await fx.addIdp({
+    name: 'noJtiIDP',
+    certificates: [{ pem: ecNoJti.certificatePem, kid: ecNoJti.kid }],
+    aliases: [TOKEN_URL],
+    requireJti: false,
+  });
   signers = [
     { key: fx.key, iss: 'jwtIDP', jti: true },
     { key: ec, iss: 'ecIDP', jti: true },
     { key: ed, iss: 'edIDP', jti: true },
     { key: ecNoJti, iss: 'noJtiIDP', jti: false },
   ];
-  console.info(`assertion-mutations fuzz: seed ${config.seed}, ${config.runsPerHost} cases per host line (FUZZ_SEED=${config.seed} to replay)`);
+  console.info(
+    `assertion-mutations fuzz: seed ${config.seed}, ${config.runsPerHost} cases per host line (FUZZ_SEED=${config.seed} to replay)`,
+  );
 });
 afterAll(() => fx?.close());
 
 describe.each(HOSTS)('fuzzing mutated assertions on $name', (hut) => {
-  it(`no 5xx, and a token only for the unmodified valid assertion, once (${config.runsPerHost} cases)`, async () => {
-    const { app } = buildHostApp(hut, { store: fx.store });
-    const client = await serve(app);
-    const issuedBefore = await fx.issuedCount();
-    const stats = { cases: 0, issued: 0, refused: 0, byStatus: new Map<number, number>() };
-    const started = performance.now();
-    let nonce = 0;
+  it(
+    `no 5xx, and a token only for the unmodified valid assertion, once (${config.runsPerHost} cases)`,
+    async () => {
+      const { app } = buildHostApp(hut, { store: fx.store });
+      const client = await serve(app);
+      const issuedBefore = await fx.issuedCount();
+      const stats = { cases: 0, issued: 0, refused: 0, byStatus: new Map<number, number>() };
+      const started = performance.now();
+      let nonce = 0;
 
-    const post = (assertion: string) =>
-      client.send({ headers: { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(grantForm(assertion)).toString() });
+      const post = (assertion: string) =>
+        client.send({
+          headers: { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(grantForm(assertion)).toString(),
+        });
 
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.nat({ max: 3 }), mutationArb, async (which, mutation: Mutation) => {
-          const signer = signers[which]!;
-          const claims = assertionClaims({ iss: signer.iss, aud: TOKEN_URL, sub: `user-${nonce}`, n: nonce++, ...(signer.jti ? {} : { jti: undefined }) });
-          const original = await signAssertion(signer.key, claims, { kid: signer.key.kid });
-          const sent = await applyMutation(original, mutation, attacker);
+      try {
+        await fc.assert(
+          fc.asyncProperty(fc.nat({ max: 3 }), mutationArb, async (which, mutation: Mutation) => {
+            const signer = signers[which]!;
+            const claims = assertionClaims({
+              iss: signer.iss,
+              aud: TOKEN_URL,
+              sub: `user-${nonce}`,
+              n: nonce++,
+              ...(signer.jti ? {} : { jti: undefined }),
+            });
+            const original = await signAssertion(signer.key, claims, { kid: signer.key.kid });
+            const sent = await applyMutation(original, mutation, attacker);
 
-          const res = await post(sent);
-          stats.cases++;
-          stats.byStatus.set(res.status, (stats.byStatus.get(res.status) ?? 0) + 1);
-          expect(res.status).toBeLessThan(500);
-          expect(res.headers.get('cache-control')).toBe('no-store');
-          const body = JSON.parse(res.text) as Record<string, unknown>;
+            const res = await post(sent);
+            stats.cases++;
+            stats.byStatus.set(res.status, (stats.byStatus.get(res.status) ?? 0) + 1);
+            expect(res.status).toBeLessThan(500);
+            expect(res.headers.get('cache-control')).toBe('no-store');
+            const body = JSON.parse(res.text) as Record<string, unknown>;
 
-          if (sent === original) {
-            expect(res.status).toBe(200);
-            expect(typeof body.access_token).toBe('string');
-            stats.issued++;
-            // Once: the very same request again is a replay.
-            const again = await post(sent);
-            expect(again.status).toBe(400);
-            expect(JSON.parse(again.text)).toMatchObject({ error: 'invalid_grant' });
-          } else {
-            expect(res.status).not.toBe(200);
-            expect(body.access_token).toBeUndefined();
-            expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
-            stats.refused++;
-          }
-        }),
-        { numRuns: config.runsPerHost, seed: config.seed, endOnFailure: true, interruptAfterTimeLimit: config.long ? undefined : 50_000 },
-      );
-    } finally {
-      await client.close();
-      const seconds = (performance.now() - started) / 1000;
-      console.info(
-        `${hut.name}: ${stats.cases} cases in ${seconds.toFixed(1)} s (${(stats.cases / seconds).toFixed(0)}/s); issued ${stats.issued}, refused ${stats.refused}; statuses ${JSON.stringify(Object.fromEntries(stats.byStatus))}; seed ${config.seed}`,
-      );
-    }
+            if (sent === original) {
+              expect(res.status).toBe(200);
+              expect(typeof body.access_token).toBe('string');
+              stats.issued++;
+              // Once: the very same request again is a replay.
+              const again = await post(sent);
+              expect(again.status).toBe(400);
+              expect(JSON.parse(again.text)).toMatchObject({ error: 'invalid_grant' });
+            } else {
+              expect(res.status).not.toBe(200);
+              expect(body.access_token).toBeUndefined();
+              expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+              stats.refused++;
+            }
+          }),
+          { numRuns: config.runsPerHost, seed: config.seed, endOnFailure: true, interruptAfterTimeLimit: config.long ? undefined : 50_000 },
+        );
+      } finally {
+        await client.close();
+        const seconds = (performance.now() - started) / 1000;
+        console.info(
+          `${hut.name}: ${stats.cases} cases in ${seconds.toFixed(1)} s (${(stats.cases / seconds).toFixed(0)}/s); issued ${stats.issued}, refused ${stats.refused}; statuses ${JSON.stringify(Object.fromEntries(stats.byStatus))}; seed ${config.seed}`,
+        );
+      }
 
-    expect(stats.cases).toBe(config.runsPerHost);
-    // Exactly one audit row, with its replay record, per token issued.
-    expect((await fx.issuedCount()) - issuedBefore).toBe(stats.issued);
-    expect(await tokensWithoutReplayRecord(fx.db.knex)).toBe(0);
-  }, config.long ? 6 * 3600_000 : 120_000);
+      expect(stats.cases).toBe(config.runsPerHost);
+      // Exactly one audit row, with its replay record, per token issued.
+      expect((await fx.issuedCount()) - issuedBefore).toBe(stats.issued);
+      expect(await tokensWithoutReplayRecord(fx.db.knex)).toBe(0);
+    },
+    config.long ? 6 * 3600_000 : 120_000,
+  );
 });

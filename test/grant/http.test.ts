@@ -1,7 +1,17 @@
 /** docs/http.md: the token endpoint's HTTP behaviour, on both host lines. */
 import request from 'supertest';
 import { HOSTS } from '../helpers/host-app';
-import { CLIENT, createGrantFixture, expectRefused, grantForm, JWT_BEARER_GRANT_TYPE, postRaw, postToken, TOKEN_URL, type GrantFixture } from '../helpers/grant-fixture';
+import {
+  CLIENT,
+  createGrantFixture,
+  expectRefused,
+  grantForm,
+  JWT_BEARER_GRANT_TYPE,
+  postRaw,
+  postToken,
+  TOKEN_URL,
+  type GrantFixture,
+} from '../helpers/grant-fixture';
 import { assertionClaims, makeSigningKey, signAssertion } from '../helpers/keys';
 
 const ENCODING_CLIENT = { id: 'my-client.id_x', secret: 'p-s_s.w~rd', tenant: 'carbon.super', grants: [JWT_BEARER_GRANT_TYPE] };
@@ -27,7 +37,10 @@ describe.each(HOSTS)('token endpoint HTTP on $name', (hut) => {
   });
 
   it('refuses a body that is not form-encoded', async () => {
-    const res = await request(app).post('/oauth2/token').auth(CLIENT.id, CLIENT.secret).send({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: 'x' });
+    const res = await request(app)
+      .post('/oauth2/token')
+      .auth(CLIENT.id, CLIENT.secret)
+      .send({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: 'x' });
     expectRefused(res, 400, 'invalid_request');
   });
 
@@ -38,7 +51,10 @@ describe.each(HOSTS)('token endpoint HTTP on $name', (hut) => {
 
   it('accepts Basic credentials both form-url-encoded (RFC 6749 §2.3.1) and raw (curl -u)', async () => {
     const encoded = Buffer.from('my%2Dclient%2Eid%5Fx:p%2Ds%5Fs%2Ew%7Erd').toString('base64');
-    const res1 = await request(app).post('/oauth2/token').set('Authorization', `Basic ${encoded}`).type('form')
+    const res1 = await request(app)
+      .post('/oauth2/token')
+      .set('Authorization', `Basic ${encoded}`)
+      .type('form')
       .send(new URLSearchParams(grantForm(await fx.assertion())).toString());
     expect(res1.status).toBe(200);
     const res2 = await postToken(app, grantForm(await fx.assertion()), { auth: [ENCODING_CLIENT.id, ENCODING_CLIENT.secret] });
@@ -54,12 +70,18 @@ describe.each(HOSTS)('token endpoint HTTP on $name', (hut) => {
   });
 
   it('answers 401 invalid_client to an unreadable Basic header', async () => {
-    const res = await request(app).post('/oauth2/token').set('Authorization', 'Basic %%%').type('form').send(new URLSearchParams(grantForm('x')).toString());
+    const res = await request(app)
+      .post('/oauth2/token')
+      .set('Authorization', 'Basic %%%')
+      .type('form')
+      .send(new URLSearchParams(grantForm('x')).toString());
     expectRefused(res, 401, 'invalid_client');
   });
 
   it('answers invalid_client to bad credentials in the body', async () => {
-    const res = await request(app).post('/oauth2/token').type('form')
+    const res = await request(app)
+      .post('/oauth2/token')
+      .type('form')
       .send(new URLSearchParams({ ...grantForm(await fx.assertion()), client_id: CLIENT.id, client_secret: 'wrong' }).toString());
     expect([400, 401]).toContain(res.status);
     expectRefused(res, res.status, 'invalid_client');
@@ -104,7 +126,11 @@ describe.each(HOSTS)('token endpoint HTTP on $name', (hut) => {
     // …and the default tenant's client cannot use the tenant's IdP.
     expectRefused(await postToken(app, grantForm(await assertion())), 400, 'invalid_grant');
     // Nor can the tenant's client use the default tenant's IdP.
-    expectRefused(await postToken(app, grantForm(await fx.assertion()), { auth, query: '?tenantDomain=example.com' }), 400, 'invalid_grant');
+    expectRefused(
+      await postToken(app, grantForm(await fx.assertion()), { auth, query: '?tenantDomain=example.com' }),
+      400,
+      'invalid_grant',
+    );
     const audit = await fx.db.knex('jwt_bearer_issued_tokens').where({ client_id: TENANT_CLIENT.id });
     expect(audit).toHaveLength(1);
   });
@@ -122,7 +148,13 @@ describe.each(HOSTS)('token endpoint HTTP on $name', (hut) => {
     const res = await postToken(app, grantForm(assertion));
     expectRefused(res, 400, 'invalid_grant');
     const outcome = outcomes.at(-1)!;
-    expect(outcome).toMatchObject({ outcome: 'refused', reason: 'assertion_expired', error: 'invalid_grant', issuer: 'jwtIDP', clientId: CLIENT.id });
+    expect(outcome).toMatchObject({
+      outcome: 'refused',
+      reason: 'assertion_expired',
+      error: 'invalid_grant',
+      issuer: 'jwtIDP',
+      clientId: CLIENT.id,
+    });
     expect(JSON.stringify(outcome)).not.toContain(assertion.split('.')[1]);
     expect(res.text).not.toContain(assertion.split('.')[1]);
   });

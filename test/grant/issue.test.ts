@@ -49,13 +49,22 @@ describe.each(HOSTS)('issuing tokens on $name', (hut) => {
       revoked_at: null,
     });
     expect(JSON.stringify(rows[0])).not.toContain(res.body.access_token);
-    expect(outcomes.at(-1)).toMatchObject({ outcome: 'issued', status: 200, issuer: 'jwtIDP', clientId: 'client-1', tenant: 'carbon.super' });
+    expect(outcomes.at(-1)).toMatchObject({
+      outcome: 'issued',
+      status: 200,
+      issuer: 'jwtIDP',
+      clientId: 'client-1',
+      tenant: 'carbon.super',
+    });
 
     const refreshed = await postToken(app, { grant_type: 'refresh_token', refresh_token: res.body.refresh_token });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.access_token).toEqual(expect.any(String));
     expect(refreshed.body.access_token).not.toBe(res.body.access_token);
-    const child = await fx.db.knex('jwt_bearer_issued_tokens').where({ access_token_sha256: sha256(refreshed.body.access_token) }).first();
+    const child = await fx.db
+      .knex('jwt_bearer_issued_tokens')
+      .where({ access_token_sha256: sha256(refreshed.body.access_token) })
+      .first();
     expect(child).toMatchObject({ parent_id: rows[0].id, subject: 'bob', idp_name: 'jwtIDP' });
   });
 
@@ -86,7 +95,10 @@ describe.each(HOSTS)('issuing tokens on $name', (hut) => {
     const key = await makeSigningKey('RS256');
     const idpId = await fx.addIdp({ name: 'short-lived', certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL] });
     const { app } = fx.app();
-    const first = await postToken(app, grantForm(await signAssertion(key, assertionClaims({ iss: 'short-lived', aud: TOKEN_URL, sub: 'carol' }))));
+    const first = await postToken(
+      app,
+      grantForm(await signAssertion(key, assertionClaims({ iss: 'short-lived', aud: TOKEN_URL, sub: 'carol' }))),
+    );
     expect(first.status).toBe(200);
     const rotated = await postToken(app, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
     expect(rotated.status).toBe(200);
@@ -122,7 +134,9 @@ describe.each(HOSTS)('issuing tokens on $name', (hut) => {
   });
 
   it('passes the resolved user to the model and refuses when resolveUser finds none', async () => {
-    const { app, model } = fx.app({ grant: { resolveUser: ({ claims }) => (claims.sub === 'ghost' ? null : { id: `user:${claims.sub}` }) } });
+    const { app, model } = fx.app({
+      grant: { resolveUser: ({ claims }) => (claims.sub === 'ghost' ? null : { id: `user:${claims.sub}` }) },
+    });
     const ok = await postToken(app, grantForm(await fx.assertion({ sub: 'dave' })));
     expect(ok.status).toBe(200);
     expect(model.tokens.get(ok.body.access_token).user).toEqual({ id: 'user:dave' });

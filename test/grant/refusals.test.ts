@@ -9,7 +9,16 @@ import { exportJWK } from 'jose';
 import type { OutcomeReason } from '../../lib/errors';
 import type { TokenOutcome } from '../../lib/http/token-endpoint';
 import { CLIENT, HOSTS } from '../helpers/host-app';
-import { createGrantFixture, expectRefused, grantForm, ISSUER, postRaw, postToken, TOKEN_URL, type GrantFixture } from '../helpers/grant-fixture';
+import {
+  createGrantFixture,
+  expectRefused,
+  grantForm,
+  ISSUER,
+  postRaw,
+  postToken,
+  TOKEN_URL,
+  type GrantFixture,
+} from '../helpers/grant-fixture';
 import { assertionClaims, makeSigningKey, rawJws, signAssertion, type TestSigningKey } from '../helpers/keys';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -27,7 +36,11 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
     ({ app, outcomes } = fx.app());
     attacker = await makeSigningKey('RS256', { kid: 'attacker' });
     otherIdpKey = await makeSigningKey('RS256', { kid: 'other' });
-    await fx.addIdp({ name: 'otherIDP', certificates: [{ pem: otherIdpKey.certificatePem, kid: otherIdpKey.kid }], aliases: ['https://other.example/token'] });
+    await fx.addIdp({
+      name: 'otherIDP',
+      certificates: [{ pem: otherIdpKey.certificatePem, kid: otherIdpKey.kid }],
+      aliases: ['https://other.example/token'],
+    });
   });
   afterAll(() => fx.close());
 
@@ -61,20 +74,33 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
   const grantRefused = async (assertion: string, reason: OutcomeReason) => refused(grantForm(assertion), 400, 'invalid_grant', reason);
 
   describe('step 1: the request', () => {
-    it('refuses a missing assertion', () => refused({ grant_type: grantForm('x').grant_type }, 400, 'invalid_request', 'assertion_missing'));
+    it('refuses a missing assertion', () =>
+      refused({ grant_type: grantForm('x').grant_type }, 400, 'invalid_request', 'assertion_missing'));
     it('refuses an empty assertion', () => refused(grantForm(''), 400, 'invalid_request', 'assertion_missing'));
     it('refuses a repeated assertion', async () => {
       const a = await fx.assertion();
-      await expectReason(() => postRaw(app, `grant_type=${encodeURIComponent(grantForm(a).grant_type)}&assertion=${a}&assertion=${a}`), 400, 'invalid_request', 'parameter_repeated');
+      await expectReason(
+        () => postRaw(app, `grant_type=${encodeURIComponent(grantForm(a).grant_type)}&assertion=${a}&assertion=${a}`),
+        400,
+        'invalid_request',
+        'parameter_repeated',
+      );
     });
     it('refuses a repeated grant_type', async () => {
       const a = await fx.assertion();
       const urn = encodeURIComponent(grantForm(a).grant_type);
-      await expectReason(() => postRaw(app, `grant_type=${urn}&grant_type=${urn}&assertion=${a}`), 400, 'invalid_request', 'parameter_repeated');
+      await expectReason(
+        () => postRaw(app, `grant_type=${urn}&grant_type=${urn}&assertion=${a}`),
+        400,
+        'invalid_request',
+        'parameter_repeated',
+      );
     });
-    it('refuses an assertion over 16 KiB', async () => grantRefused(await fx.assertion({ padding: 'x'.repeat(17 * 1024) }), 'assertion_too_large'));
+    it('refuses an assertion over 16 KiB', async () =>
+      grantRefused(await fx.assertion({ padding: 'x'.repeat(17 * 1024) }), 'assertion_too_large'));
     it('refuses what is not three segments', () => grantRefused('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0', 'assertion_malformed'));
-    it('refuses a header that is not JSON', () => grantRefused(`${Buffer.from('{not json').toString('base64url')}.${b64url({ iss: ISSUER })}.c2ln`, 'assertion_malformed'));
+    it('refuses a header that is not JSON', () =>
+      grantRefused(`${Buffer.from('{not json').toString('base64url')}.${b64url({ iss: ISSUER })}.c2ln`, 'assertion_malformed'));
   });
 
   describe('the endpoint, before the grant runs', () => {
@@ -89,24 +115,45 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
     });
     it('refuses two client authentication methods', async () => {
       const a = await fx.assertion();
-      await expectReason(() => postToken(app, grantForm(a, { client_id: CLIENT.id, client_secret: CLIENT.secret })), 400, 'invalid_request', 'client_auth_multiple');
+      await expectReason(
+        () => postToken(app, grantForm(a, { client_id: CLIENT.id, client_secret: CLIENT.secret })),
+        400,
+        'invalid_request',
+        'client_auth_multiple',
+      );
     });
     it('refuses an unknown tenant', async () => {
       const a = await fx.assertion();
-      await expectReason(() => postToken(app, grantForm(a), { query: '?tenantDomain=nowhere.example' }), 400, 'invalid_request', 'tenant_unknown');
+      await expectReason(
+        () => postToken(app, grantForm(a), { query: '?tenantDomain=nowhere.example' }),
+        400,
+        'invalid_request',
+        'tenant_unknown',
+      );
     });
     it('refuses a client over its failure limit', async () => {
       const limited = fx.app({ endpoint: { failureLimit: { perClient: { max: 1, windowSeconds: 60 } } } });
       const bad = await fx.assertion({ iss: 'nobody' });
       await expectReason(() => postToken(limited.app, grantForm(bad)), 400, 'invalid_grant', 'issuer_unknown', limited.outcomes);
-      const res = await expectReason(() => postToken(limited.app, grantForm(bad)), 429, 'temporarily_unavailable', 'rate_limited', limited.outcomes);
+      const res = await expectReason(
+        () => postToken(limited.app, grantForm(bad)),
+        429,
+        'temporarily_unavailable',
+        'rate_limited',
+        limited.outcomes,
+      );
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     });
   });
 
   describe('step 2: the header', () => {
-    it('refuses alg none', () => grantRefused(rawJws({ alg: 'none', typ: 'JWT' }, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'admin' }), ''), 'alg_not_allowed'));
-    it('refuses alg nOnE', () => grantRefused(rawJws({ alg: 'nOnE' }, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'admin' }), ''), 'alg_not_allowed'));
+    it('refuses alg none', () =>
+      grantRefused(
+        rawJws({ alg: 'none', typ: 'JWT' }, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'admin' }), ''),
+        'alg_not_allowed',
+      ));
+    it('refuses alg nOnE', () =>
+      grantRefused(rawJws({ alg: 'nOnE' }, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'admin' }), ''), 'alg_not_allowed'));
     it('refuses HS256 keyed with the IdP certificate (alg confusion)', async () => {
       const header = b64url({ alg: 'HS256', typ: 'JWT' });
       const payload = b64url(assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'admin' }));
@@ -131,10 +178,14 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
       await grantRefused(await fx.assertion({}, { x5c: [der] }, attacker), 'signature_invalid');
     });
     it('refuses a kid that names no key of the IdP', async () => grantRefused(await fx.assertion({}, { kid: 'nope' }), 'key_not_found'));
-    it('refuses an unknown crit extension', async () => grantRefused(await fx.assertion({}, { crit: ['urn:example:ext'], 'urn:example:ext': true }), 'crit_unsupported'));
+    it('refuses an unknown crit extension', async () =>
+      grantRefused(await fx.assertion({}, { crit: ['urn:example:ext'], 'urn:example:ext': true }), 'crit_unsupported'));
     it('never verifies ES256 with the RSA key', async () => {
       const ec = await makeSigningKey('ES256');
-      await grantRefused(await signAssertion(ec, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'admin' }), { kid: fx.key.kid }), 'no_usable_key');
+      await grantRefused(
+        await signAssertion(ec, assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'admin' }), { kid: fx.key.kid }),
+        'no_usable_key',
+      );
     });
   });
 
@@ -144,7 +195,10 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
     it('refuses a disabled issuer, with the same answer as an unknown one', async () => {
       const key = await makeSigningKey('RS256');
       await fx.addIdp({ name: 'disabled', certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL], enabled: false });
-      const res = await grantRefused(await signAssertion(key, assertionClaims({ iss: 'disabled', aud: TOKEN_URL, sub: 'a' })), 'issuer_unknown');
+      const res = await grantRefused(
+        await signAssertion(key, assertionClaims({ iss: 'disabled', aud: TOKEN_URL, sub: 'a' })),
+        'issuer_unknown',
+      );
       const unknown = await postToken(app, grantForm(await fx.assertion({ iss: 'nobody' })));
       expect(res.body).toEqual(unknown.body);
     });
@@ -156,26 +210,43 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
   });
 
   describe('step 4: the signature', () => {
-    it("refuses our issuer signed with another IdP's key", async () => grantRefused(await fx.assertion({}, {}, otherIdpKey), 'signature_invalid'));
+    it("refuses our issuer signed with another IdP's key", async () =>
+      grantRefused(await fx.assertion({}, {}, otherIdpKey), 'signature_invalid'));
     it('refuses an altered payload', async () => {
       const [h, , s] = (await fx.assertion()).split('.');
       await grantRefused(`${h}.${b64url(assertionClaims({ iss: ISSUER, aud: TOKEN_URL, sub: 'root' }))}.${s}`, 'signature_invalid');
     });
     it('refuses a key whose certificate has expired', async () => {
-      const key = await makeSigningKey('RS256', { notBefore: new Date(Date.now() - 2 * 86400e3), notAfter: new Date(Date.now() - 86400e3) });
+      const key = await makeSigningKey('RS256', {
+        notBefore: new Date(Date.now() - 2 * 86400e3),
+        notAfter: new Date(Date.now() - 86400e3),
+      });
       await fx.addIdp({ name: 'expired-cert', certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL] });
       await grantRefused(await signAssertion(key, assertionClaims({ iss: 'expired-cert', aud: TOKEN_URL, sub: 'a' })), 'no_usable_key');
     });
     it('refuses a key whose certificate is not yet valid', async () => {
-      const key = await makeSigningKey('RS256', { notBefore: new Date(Date.now() + 86400e3), notAfter: new Date(Date.now() + 2 * 86400e3) });
+      const key = await makeSigningKey('RS256', {
+        notBefore: new Date(Date.now() + 86400e3),
+        notAfter: new Date(Date.now() + 2 * 86400e3),
+      });
       await fx.addIdp({ name: 'future-cert', certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL] });
       await grantRefused(await signAssertion(key, assertionClaims({ iss: 'future-cert', aud: TOKEN_URL, sub: 'a' })), 'no_usable_key');
     });
     it('still accepts the new certificate listed beside an expired old one', async () => {
-      const old = await makeSigningKey('RS256', { notBefore: new Date(Date.now() - 2 * 86400e3), notAfter: new Date(Date.now() - 86400e3) });
+      const old = await makeSigningKey('RS256', {
+        notBefore: new Date(Date.now() - 2 * 86400e3),
+        notAfter: new Date(Date.now() - 86400e3),
+      });
       const fresh = await makeSigningKey('RS256');
-      await fx.addIdp({ name: 'rotated', certificates: [{ pem: old.certificatePem }, { pem: fresh.certificatePem }], aliases: [TOKEN_URL] });
-      const res = await postToken(app, grantForm(await signAssertion(fresh, assertionClaims({ iss: 'rotated', aud: TOKEN_URL, sub: 'a' }))));
+      await fx.addIdp({
+        name: 'rotated',
+        certificates: [{ pem: old.certificatePem }, { pem: fresh.certificatePem }],
+        aliases: [TOKEN_URL],
+      });
+      const res = await postToken(
+        app,
+        grantForm(await signAssertion(fresh, assertionClaims({ iss: 'rotated', aud: TOKEN_URL, sub: 'a' }))),
+      );
       expect(res.status).toBe(200);
     });
   });
@@ -184,27 +255,34 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
     it('refuses a missing sub', async () => grantRefused(await fx.assertion({ sub: undefined }), 'subject_invalid'));
     it('refuses an empty sub', async () => grantRefused(await fx.assertion({ sub: '' }), 'subject_invalid'));
     it('refuses a numeric sub', async () => grantRefused(await fx.assertion({ sub: 42 }), 'subject_invalid'));
-    it("refuses the audience of another IdP", async () => grantRefused(await fx.assertion({ aud: 'https://other.example/token' }), 'audience_mismatch'));
+    it('refuses the audience of another IdP', async () =>
+      grantRefused(await fx.assertion({ aud: 'https://other.example/token' }), 'audience_mismatch'));
     it('refuses a missing aud', async () => grantRefused(await fx.assertion({ aud: undefined }), 'audience_mismatch'));
-    it('refuses an aud that differs by a trailing slash', async () => grantRefused(await fx.assertion({ aud: `${TOKEN_URL}/` }), 'audience_mismatch'));
+    it('refuses an aud that differs by a trailing slash', async () =>
+      grantRefused(await fx.assertion({ aud: `${TOKEN_URL}/` }), 'audience_mismatch'));
     it('accepts an aud array with other values beside an alias', async () => {
       const res = await postToken(app, grantForm(await fx.assertion({ aud: ['https://elsewhere', 'wso2-IS'] })));
       expect(res.status).toBe(200);
     });
     it('refuses a missing exp', async () => grantRefused(await fx.assertion({ exp: undefined }), 'exp_missing'));
     it('refuses a string exp', async () => grantRefused(await fx.assertion({ exp: String(now() + 300) }), 'exp_missing'));
-    it('refuses an exp past the clock skew', async () => grantRefused(await fx.assertion({ exp: now() - 120, iat: now() - 600 }), 'assertion_expired'));
+    it('refuses an exp past the clock skew', async () =>
+      grantRefused(await fx.assertion({ exp: now() - 120, iat: now() - 600 }), 'assertion_expired'));
     it('accepts an exp just past, within the clock skew', async () => {
       const res = await postToken(app, grantForm(await fx.assertion({ exp: now() - 30, iat: now() - 600 })));
       expect(res.status).toBe(200);
     });
-    it('refuses an exp beyond the max assertion lifetime', async () => grantRefused(await fx.assertion({ exp: now() + 25 * 3600 }), 'exp_too_far'));
+    it('refuses an exp beyond the max assertion lifetime', async () =>
+      grantRefused(await fx.assertion({ exp: now() + 25 * 3600 }), 'exp_too_far'));
     it('refuses an nbf in the future', async () => grantRefused(await fx.assertion({ nbf: now() + 300 }), 'assertion_not_yet_valid'));
     it('refuses an iat in the future', async () => grantRefused(await fx.assertion({ iat: now() + 300 }), 'iat_in_future'));
     it('refuses an iat older than the IdP iat max age', async () => {
       const key = await makeSigningKey('ES256');
       await fx.addIdp({ name: 'fresh-only', certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL], iatMaxAgeSeconds: 300 });
-      await grantRefused(await signAssertion(key, assertionClaims({ iss: 'fresh-only', aud: TOKEN_URL, sub: 'a', iat: now() - 900 })), 'iat_too_old');
+      await grantRefused(
+        await signAssertion(key, assertionClaims({ iss: 'fresh-only', aud: TOKEN_URL, sub: 'a', iat: now() - 900 })),
+        'iat_too_old',
+      );
     });
     it('refuses a missing jti where the IdP requires one', async () => grantRefused(await fx.assertion({ jti: undefined }), 'jti_missing'));
     it('refuses a jti over 256 characters', async () => grantRefused(await fx.assertion({ jti: 'j'.repeat(257) }), 'jti_invalid'));
@@ -214,11 +292,19 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
     it('refuses a subject outside the allowed subjects', async () => {
       const key = await makeSigningKey('RS256');
       await fx.addIdp({ name: 'subjects', certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL], allowedSubjects: ['alice'] });
-      await grantRefused(await signAssertion(key, assertionClaims({ iss: 'subjects', aud: TOKEN_URL, sub: 'mallory' })), 'subject_not_allowed');
+      await grantRefused(
+        await signAssertion(key, assertionClaims({ iss: 'subjects', aud: TOKEN_URL, sub: 'mallory' })),
+        'subject_not_allowed',
+      );
     });
     it('refuses a client outside the allowed clients', async () => {
       const key = await makeSigningKey('RS256');
-      await fx.addIdp({ name: 'clients', certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL], allowedClients: ['someone-else'] });
+      await fx.addIdp({
+        name: 'clients',
+        certificates: [{ pem: key.certificatePem }],
+        aliases: [TOKEN_URL],
+        allowedClients: ['someone-else'],
+      });
       await grantRefused(await signAssertion(key, assertionClaims({ iss: 'clients', aud: TOKEN_URL, sub: 'a' })), 'client_not_allowed');
     });
   });
@@ -231,17 +317,32 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
       await refused(grantForm(assertion, { scope: 'read admin' }), 400, 'invalid_scope', 'scope_not_allowed');
     });
     it("refuses a scope outside the client's scopes", async () => {
-      const scoped = fx.app({ clients: [{ id: 'client-1', secret: 's3cret', tenant: 'carbon.super', grants: [grantForm('').grant_type], scopes: ['read'] }] });
+      const scoped = fx.app({
+        clients: [{ id: 'client-1', secret: 's3cret', tenant: 'carbon.super', grants: [grantForm('').grant_type], scopes: ['read'] }],
+      });
       const assertion = await fx.assertion();
-      await expectReason(() => postToken(scoped.app, grantForm(assertion, { scope: 'write' })), 400, 'invalid_scope', 'scope_not_allowed', scoped.outcomes);
+      await expectReason(
+        () => postToken(scoped.app, grantForm(assertion, { scope: 'write' })),
+        400,
+        'invalid_scope',
+        'scope_not_allowed',
+        scoped.outcomes,
+      );
     });
     it("refuses what the host model's validateScope refuses", async () => {
       // The grant asks the model and names the refusal as its own policy's.
       const strict = fx.app({ validateScope: () => false });
       const assertion = await fx.assertion();
-      await expectReason(() => postToken(strict.app, grantForm(assertion, { scope: 'read' })), 400, 'invalid_scope', 'scope_not_allowed', strict.outcomes);
+      await expectReason(
+        () => postToken(strict.app, grantForm(assertion, { scope: 'read' })),
+        400,
+        'invalid_scope',
+        'scope_not_allowed',
+        strict.outcomes,
+      );
     });
-    it('refuses a malformed scope', async () => refused(grantForm(await fx.assertion(), { scope: 'bad"scope' }), 400, 'invalid_scope', 'scope_invalid'));
+    it('refuses a malformed scope', async () =>
+      refused(grantForm(await fx.assertion(), { scope: 'bad"scope' }), 400, 'invalid_scope', 'scope_invalid'));
   });
 
   describe('step 9: replay', () => {
@@ -258,7 +359,10 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
       expect((await postToken(app, grantForm(await fx.assertion({ jti: '1' })))).status).toBe(200);
       const key = await makeSigningKey('RS256');
       await fx.addIdp({ name: 'second', certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL] });
-      const res = await postToken(app, grantForm(await signAssertion(key, assertionClaims({ iss: 'second', aud: TOKEN_URL, sub: 'a', jti: '1' }))));
+      const res = await postToken(
+        app,
+        grantForm(await signAssertion(key, assertionClaims({ iss: 'second', aud: TOKEN_URL, sub: 'a', jti: '1' }))),
+      );
       expect(res.status).toBe(200);
     });
     it('does not let a refused request burn a genuine jti', async () => {
@@ -269,7 +373,12 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
       expect(res.status).toBe(200);
     });
     it('allows a jti again once the earlier assertion has expired', async () => {
-      await fx.db.knex('jwt_bearer_used_assertions').insert({ tenant_id: (await fx.db.knex('jwt_bearer_identity_providers').where({ id: fx.idpId }).first('tenant_id')).tenant_id, idp_name: ISSUER, jti: 'old', expires_at: new Date(Date.now() - 1000) });
+      await fx.db.knex('jwt_bearer_used_assertions').insert({
+        tenant_id: (await fx.db.knex('jwt_bearer_identity_providers').where({ id: fx.idpId }).first('tenant_id')).tenant_id,
+        idp_name: ISSUER,
+        jti: 'old',
+        expires_at: new Date(Date.now() - 1000),
+      });
       const res = await postToken(app, grantForm(await fx.assertion({ jti: 'old' })));
       expect(res.status).toBe(200);
     });

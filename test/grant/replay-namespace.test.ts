@@ -5,7 +5,16 @@
  * the signing input's hash is the key). And pruning, raced against replays, lets none through.
  */
 import { HOSTS } from '../helpers/host-app';
-import { createGrantFixture, expectRefused, grantForm, ISSUER, JWT_BEARER_GRANT_TYPE, postToken, TOKEN_URL, type GrantFixture } from '../helpers/grant-fixture';
+import {
+  createGrantFixture,
+  expectRefused,
+  grantForm,
+  ISSUER,
+  JWT_BEARER_GRANT_TYPE,
+  postToken,
+  TOKEN_URL,
+  type GrantFixture,
+} from '../helpers/grant-fixture';
 import { assertionClaims, signAssertion } from '../helpers/keys';
 
 async function until(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -33,16 +42,24 @@ describe.each(HOSTS)('replay across deleting and re-creating the IdP on $name', 
     ['without a jti (keyed by the signing input)', false],
   ])('refuses a used assertion %s after the IdP was deleted and re-created', async (_label, withJti) => {
     const name = withJti ? ISSUER : 'no-jti-idp';
-    if (!withJti) await fx.addIdp({ name, certificates: [{ pem: fx.key.certificatePem, kid: fx.key.kid }], aliases: [TOKEN_URL], requireJti: false });
+    if (!withJti)
+      await fx.addIdp({ name, certificates: [{ pem: fx.key.certificatePem, kid: fx.key.kid }], aliases: [TOKEN_URL], requireJti: false });
     const { app, outcomes } = fx.app();
     const claims = (extra: Record<string, unknown>) => assertionClaims({ iss: name, aud: TOKEN_URL, sub: 'admin', ...extra });
-    const used = await signAssertion(fx.key, withJti ? claims({ jti: `once-${hut.name}` }) : claims({ jti: undefined }), { kid: fx.key.kid });
+    const used = await signAssertion(fx.key, withJti ? claims({ jti: `once-${hut.name}` }) : claims({ jti: undefined }), {
+      kid: fx.key.kid,
+    });
     expect((await postToken(app, grantForm(used))).status).toBe(200);
 
     await recreate(name, withJti);
     // The re-created IdP is in force (a fresh assertion works) …
     let n = 0;
-    await until(async () => (await postToken(app, grantForm(await signAssertion(fx.key, claims({ jti: `fresh-${n++}`, sub: `s${n}` }), { kid: fx.key.kid })))).status === 200, 2000);
+    await until(
+      async () =>
+        (await postToken(app, grantForm(await signAssertion(fx.key, claims({ jti: `fresh-${n++}`, sub: `s${n}` }), { kid: fx.key.kid }))))
+          .status === 200,
+      2000,
+    );
     // … and the used one is still used.
     const issued = await fx.issuedCount();
     const res = await postToken(app, grantForm(used));
@@ -52,12 +69,20 @@ describe.each(HOSTS)('replay across deleting and re-creating the IdP on $name', 
     expect(await fx.issuedCount()).toBe(issued);
   });
 
-  it('keeps a jti of one tenant\'s IdP apart from the same name in another tenant', async () => {
+  it("keeps a jti of one tenant's IdP apart from the same name in another tenant", async () => {
     const { app } = fx.app({ clients: [{ id: 'client-1', secret: 's3cret', tenant: 'other.example', grants: [JWT_BEARER_GRANT_TYPE] }] });
-    await fx.addIdp({ tenant: 'other.example', name: ISSUER, certificates: [{ pem: fx.key.certificatePem, kid: fx.key.kid }], aliases: [TOKEN_URL] });
+    await fx.addIdp({
+      tenant: 'other.example',
+      name: ISSUER,
+      certificates: [{ pem: fx.key.certificatePem, kid: fx.key.kid }],
+      aliases: [TOKEN_URL],
+    });
     const assertion = await fx.assertion({ jti: `shared-${hut.name}` });
     const query = '?tenantDomain=other.example';
-    await until(async () => (await postToken(app, grantForm(await fx.assertion({ jti: `probe-${Math.random()}` })), { query })).status === 200, 2000);
+    await until(
+      async () => (await postToken(app, grantForm(await fx.assertion({ jti: `probe-${Math.random()}` })), { query })).status === 200,
+      2000,
+    );
     expect((await postToken(app, grantForm(assertion), { query })).status).toBe(200);
     // The same jti of the same-named IdP in the default tenant is another issuer's: not a replay there.
     expect((await postToken(fx.app().app, grantForm(assertion))).status).toBe(200);

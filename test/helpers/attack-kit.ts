@@ -65,7 +65,11 @@ export function attackTarget(fx: GrantFixture, hut: HostUnderTest, options: Part
   const { app, outcomes, model } = buildHostApp(hut, { store: fx.store, ...options });
   const tally: AttackTally = { requests: 0, outcomes: 0 };
   const grant = (assertion: string, extra: Record<string, string> = {}, query = '') =>
-    request(app).post(`/oauth2/token${query}`).auth(CLIENT.id, CLIENT.secret).type('form').send(new URLSearchParams(grantForm(assertion, extra)).toString());
+    request(app)
+      .post(`/oauth2/token${query}`)
+      .auth(CLIENT.id, CLIENT.secret)
+      .type('form')
+      .send(new URLSearchParams(grantForm(assertion, extra)).toString());
 
   async function refused(send: () => request.Test | Promise<request.Response>, expected: Expected, sent: readonly string[] = []) {
     const outcomesBefore = outcomes.length;

@@ -70,7 +70,11 @@ export type Mutation =
   | { kind: 'flipCharBit'; at: number; bit: number }
   | { kind: 'flipSegmentBit'; segment: number; at: number; bit: number }
   | { kind: 'segments'; order: number[] }
-  | { kind: 'reencode'; segment: number; how: 'pad' | 'standard' | 'space' | 'newline' | 'upper' | 'lower' | 'percent' | 'trailingBits' | 'bang' }
+  | {
+      kind: 'reencode';
+      segment: number;
+      how: 'pad' | 'standard' | 'space' | 'newline' | 'upper' | 'lower' | 'percent' | 'trailingBits' | 'bang';
+    }
   | { kind: 'truncate'; keep: number }
   | { kind: 'append'; text: string }
   | { kind: 'insert'; at: number; text: string }
@@ -85,9 +89,33 @@ const ALGS = ['none', 'None', 'NONE', 'HS256', 'HS512', 'RS256', 'PS256', 'ES256
 /** Values that have broken JWT libraries, mixed into arbitrary JSON. */
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(
-    null, true, false, 0, -1, 1e308, -1e308, Number.MAX_SAFE_INTEGER, 0.5, '', ' ', 'NaN', 'Infinity', '1e400', '\u0000', '\ud800',
-    'jwtIDP', 'https://as.example.test/oauth2/token', ['jwtIDP'], [], {}, { $ne: null }, "' OR 1=1 --", '../../etc/passwd',
-    Math.floor(Date.now() / 1000) + 300, Math.floor(Date.now() / 1000) - 3600, 99999999999,
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1e308,
+    -1e308,
+    Number.MAX_SAFE_INTEGER,
+    0.5,
+    '',
+    ' ',
+    'NaN',
+    'Infinity',
+    '1e400',
+    '\u0000',
+    '\ud800',
+    'jwtIDP',
+    'https://as.example.test/oauth2/token',
+    ['jwtIDP'],
+    [],
+    {},
+    { $ne: null },
+    "' OR 1=1 --",
+    '../../etc/passwd',
+    Math.floor(Date.now() / 1000) + 300,
+    Math.floor(Date.now() / 1000) - 3600,
+    99999999999,
   ),
   fc.constantFrom(...ALGS),
   fc.jsonValue({ maxDepth: 3 }),
@@ -97,7 +125,15 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ kind: 'identity' as const }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('flipCharBit' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('flipSegmentBit' as const), segment: fc.integer({ min: 0, max: 2 }), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('flipSegmentBit' as const),
+      segment: fc.integer({ min: 0, max: 2 }),
+      at: fc.nat(),
+      bit: fc.integer({ min: 0, max: 7 }),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -110,21 +146,56 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('reencode' as const),
       segment: fc.integer({ min: 0, max: 2 }),
-      how: fc.constantFrom('pad' as const, 'standard' as const, 'space' as const, 'newline' as const, 'upper' as const, 'lower' as const, 'percent' as const, 'trailingBits' as const, 'bang' as const),
+      how: fc.constantFrom(
+        'pad' as const,
+        'standard' as const,
+        'space' as const,
+        'newline' as const,
+        'upper' as const,
+        'lower' as const,
+        'percent' as const,
+        'trailingBits' as const,
+        'bang' as const,
+      ),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), keep: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('append' as const), text: fc.string({ maxLength: 8 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.string({ unit: 'binary', minLength: 1, maxLength: 4 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      text: fc.string({ unit: 'binary', minLength: 1, maxLength: 4 }),
+    }),
+  },
   {
     weight: 4,
-    arbitrary: fc.record({ kind: fc.constant('claim' as const), name: fc.oneof(fc.constantFrom(...CLAIMS), fc.string({ maxLength: 6 })), value: hostileValue, delete: fc.boolean(), resign: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant('claim' as const),
+      name: fc.oneof(fc.constantFrom(...CLAIMS), fc.string({ maxLength: 6 })),
+      value: hostileValue,
+      delete: fc.boolean(),
+      resign: fc.boolean(),
+    }),
   },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant('header' as const), name: fc.oneof(fc.constantFrom(...HEADERS), fc.string({ maxLength: 6 })), value: hostileValue, delete: fc.boolean(), resign: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant('header' as const),
+      name: fc.oneof(fc.constantFrom(...HEADERS), fc.string({ maxLength: 6 })),
+      value: hostileValue,
+      delete: fc.boolean(),
+      resign: fc.boolean(),
+    }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace' as const), text: fc.oneof(fc.string({ maxLength: 60 }), fc.base64String({ maxLength: 60 })) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('replace' as const),
+      text: fc.oneof(fc.string({ maxLength: 60 }), fc.base64String({ maxLength: 60 })),
+    }),
+  },
 );
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

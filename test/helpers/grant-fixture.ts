@@ -30,7 +30,11 @@ export async function createGrantFixture(hut: HostUnderTest): Promise<GrantFixtu
   const db = await createTestDatabase();
   const store = new KnexGrantStore(db.knex);
   const key = await makeSigningKey('RS256', { kid: 'jwt-idp-1' });
-  const idpId = await seedIdp(db.knex, { name: ISSUER, certificates: [{ pem: key.certificatePem, kid: key.kid }], aliases: [TOKEN_URL, 'wso2-IS'] });
+  const idpId = await seedIdp(db.knex, {
+    name: ISSUER,
+    certificates: [{ pem: key.certificatePem, kid: key.kid }],
+    aliases: [TOKEN_URL, 'wso2-IS'],
+  });
   const count = async (table: string) => {
     const [row] = await db.knex(table).count({ n: '*' });
     if (!row) throw new Error(`count(*) of ${table} returned no row`);
@@ -61,11 +65,18 @@ export function postToken(app: unknown, form: Record<string, string>, options: {
 
 /** POSTs a raw form body with the default client's Basic credentials. */
 export function postRaw(app: unknown, body: string, path = '/oauth2/token') {
-  return request(app as any).post(path).auth(CLIENT.id, CLIENT.secret).type('form').send(body);
+  return request(app as any)
+    .post(path)
+    .auth(CLIENT.id, CLIENT.secret)
+    .type('form')
+    .send(body);
 }
 
 /** The body of a JWT bearer token request. */
-export function grantForm(assertion: string, extra: Record<string, string> = {}): { grant_type: string; assertion: string } & Record<string, string> {
+export function grantForm(
+  assertion: string,
+  extra: Record<string, string> = {},
+): { grant_type: string; assertion: string } & Record<string, string> {
   return { grant_type: JWT_BEARER_GRANT_TYPE, assertion, ...extra };
 }
 

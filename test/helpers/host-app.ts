@@ -34,7 +34,11 @@ export interface HostAppOptions {
 
 /** An Express app of the given host line with our grant at POST /oauth2/token, as a host would mount it. */
 export function buildHostApp(hut: HostUnderTest, options: HostAppOptions) {
-  const model = createMemoryModel({ clients: options.clients ?? [CLIENT], validateScope: options.validateScope, failSaveToken: options.failSaveToken });
+  const model = createMemoryModel({
+    clients: options.clients ?? [CLIENT],
+    validateScope: options.validateScope,
+    failSaveToken: options.failSaveToken,
+  });
   const guarded = guardRefreshTokens(model, options.store);
   const Grant = createJwtBearerGrant({ host: hut.host, store: options.store, tokenEndpointUrl: TOKEN_URL, ...options.grant });
   const server = new hut.host({
@@ -47,7 +51,14 @@ export function buildHostApp(hut: HostUnderTest, options: HostAppOptions) {
   if (options.mount?.hostBodyParser) app.use(hut.express.urlencoded({ extended: true }));
   app[options.mount?.allMethods ? 'all' : 'post'](
     '/oauth2/token',
-    tokenEndpoint({ server, host: hut.host, model: guarded, store: options.store, onOutcome: (o) => outcomes.push(o), ...options.endpoint }),
+    tokenEndpoint({
+      server,
+      host: hut.host,
+      model: guarded,
+      store: options.store,
+      onOutcome: (o) => outcomes.push(o),
+      ...options.endpoint,
+    }),
   );
   return { app, model, outcomes };
 }

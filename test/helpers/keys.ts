@@ -49,12 +49,7 @@ export interface SigningKeyOptions {
 }
 
 /** Every algorithm the helpers can make keys for (= DEFAULT_ALGORITHMS). */
-export const TEST_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA',
-] as const;
+export const TEST_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 type KeyParams = {
   generate: webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams | webcrypto.Algorithm;
@@ -66,17 +61,23 @@ const RSA_EXPONENT = new Uint8Array([1, 0, 1]);
 function keyParams(alg: string): KeyParams {
   const bits = alg.slice(2);
   switch (alg) {
-    case 'RS256': case 'RS384': case 'RS512':
+    case 'RS256':
+    case 'RS384':
+    case 'RS512':
       return {
         generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: RSA_EXPONENT, hash: `SHA-${bits}` },
         certSigning: { name: 'RSASSA-PKCS1-v1_5' },
       };
-    case 'PS256': case 'PS384': case 'PS512':
+    case 'PS256':
+    case 'PS384':
+    case 'PS512':
       return {
         generate: { name: 'RSA-PSS', modulusLength: 2048, publicExponent: RSA_EXPONENT, hash: `SHA-${bits}` },
         certSigning: { name: 'RSA-PSS', saltLength: Number(bits) / 8 } as webcrypto.RsaPssParams,
       };
-    case 'ES256': case 'ES384': case 'ES512': {
+    case 'ES256':
+    case 'ES384':
+    case 'ES512': {
       const namedCurve = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg];
       return { generate: { name: 'ECDSA', namedCurve }, certSigning: { name: 'ECDSA', hash: `SHA-${bits}` } as webcrypto.EcdsaParams };
     }
@@ -96,7 +97,10 @@ function keyParams(alg: string): KeyParams {
 export async function makeSigningKey(alg: string, opts: SigningKeyOptions = {}): Promise<TestSigningKey> {
   const params = keyParams(alg);
   // Private key not extractable: the tests never need its bytes. The public key is (the certificate needs it).
-  const keys = (await webcrypto.subtle.generateKey(params.generate as webcrypto.RsaHashedKeyGenParams, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(params.generate as webcrypto.RsaHashedKeyGenParams, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
   return certify(alg, keys, opts);
 }
 
@@ -121,7 +125,9 @@ async function certify(alg: string, keys: CryptoKeyPair, opts: SigningKeyOptions
   const notBefore = opts.notBefore ?? new Date(Date.now() - 3600_000);
   const notAfter = opts.notAfter ?? new Date(Date.now() + 365 * 86400_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(8).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: randomBytes(8)
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: opts.subject ?? `CN=${alg} test signer ${randomUUID().slice(0, 8)}`,
     notBefore,
     notAfter,
@@ -149,7 +155,11 @@ async function certify(alg: string, keys: CryptoKeyPair, opts: SigningKeyOptions
  * (e.g. `kid`, `x5t#S256`, `jwk`, `crit`); an `alg` in it overrides the key's (jose refuses an alg
  * the key cannot make; use {@link rawJws} for those).
  */
-export async function signAssertion(key: TestSigningKey, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+export async function signAssertion(
+  key: TestSigningKey,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+): Promise<string> {
   const protectedHeader = { alg: key.alg, typ: 'JWT', ...header } as Parameters<SignJWT['setProtectedHeader']>[0];
   const jwt = new SignJWT(claims).setProtectedHeader(protectedHeader);
   return jwt.sign(key.privateKey, { crit: critOf(header) });
@@ -211,7 +221,9 @@ export async function signRawJws(key: TestSigningKey, header: unknown, payload: 
 }
 
 function segment(part: unknown): string {
-  return typeof part === 'string' || Buffer.isBuffer(part) ? Buffer.from(part).toString('base64url') : base64url.encode(JSON.stringify(part));
+  return typeof part === 'string' || Buffer.isBuffer(part)
+    ? Buffer.from(part).toString('base64url')
+    : base64url.encode(JSON.stringify(part));
 }
 
 /** WebCrypto parameters that produce JWS signature bytes (RFC 7518 §3; ECDSA as raw r‖s, §3.4). */

@@ -13,7 +13,11 @@ export interface MemoryClient {
  * A minimal node-oauth2-server model kept in memory, standing in for the host's own model. Its methods
  * are ordinary methods so that `this.tenant` (set per request by tokenEndpoint) scopes the clients.
  */
-export function createMemoryModel(options: { clients: MemoryClient[]; validateScope?: (scope: unknown) => unknown; failSaveToken?: () => boolean }) {
+export function createMemoryModel(options: {
+  clients: MemoryClient[];
+  validateScope?: (scope: unknown) => unknown;
+  failSaveToken?: () => boolean;
+}) {
   const tokens = new Map<string, any>();
   const refreshTokens = new Map<string, any>();
   return {

@@ -24,7 +24,9 @@ export function findPostgresBin(): string | undefined {
   const candidates = process.env.PG_BIN ? [process.env.PG_BIN] : [];
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     candidates.push(...versions.map((v) => join(root, v, 'bin')));
   }
   return candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')));
@@ -77,7 +79,13 @@ export async function createThrowawayCluster(bin: string): Promise<ThrowawayClus
   const processes = async (): Promise<number[]> => {
     const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(pid)]).catch(() => ({ stdout: '' }));
-    return [pid, ...stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0)];
+    return [
+      pid,
+      ...stdout
+        .split('\n')
+        .map((l) => Number(l.trim()))
+        .filter((n) => n > 0),
+    ];
   };
 
   const cluster: ThrowawayCluster = {
@@ -86,8 +94,15 @@ export async function createThrowawayCluster(bin: string): Promise<ThrowawayClus
     async start() {
       const started = performance.now();
       await pg('pg_ctl', [
-        '-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '30',
-        '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=40`,
+        '-D',
+        data,
+        '-l',
+        join(dir, 'server.log'),
+        '-w',
+        '-t',
+        '30',
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=40`,
         'start',
       ]);
       running = true;

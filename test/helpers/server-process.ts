@@ -15,7 +15,19 @@ export { freePort } from './pg-cluster';
 export const ROOT = resolve(__dirname, '..', '..');
 
 /** Every variable the example server reads: a test's environment never leaks into the server's. */
-const SERVER_VARIABLES = ['PORT', 'HOST', 'TLS', 'DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'TOKEN_ENDPOINT_URL', 'DEMO', 'LOG_LEVEL', 'WORKERS', 'PRUNE_INTERVAL_SECONDS'];
+const SERVER_VARIABLES = [
+  'PORT',
+  'HOST',
+  'TLS',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'ADMIN_TOKEN',
+  'TOKEN_ENDPOINT_URL',
+  'DEMO',
+  'LOG_LEVEL',
+  'WORKERS',
+  'PRUNE_INTERVAL_SECONDS',
+];
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -39,13 +51,16 @@ export function spawnServer(env: Record<string, string>, options: { via?: 'node'
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of SERVER_VARIABLES) delete childEnv[name];
   Object.assign(childEnv, env);
-  const [command, args] = options.via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'example-server/main.ts']];
+  const [command, args] =
+    options.via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'example-server/main.ts']];
   const child = spawn(command, args, { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   const closed = new Promise<void>((r) => child.once('close', () => r()));
   return { child, pid: child.pid!, stdout: () => out, stderr: () => err, logs: () => logLines(out), exited, closed };
 }
@@ -64,7 +79,9 @@ export async function waitFor(what: string, predicate: () => boolean, server: Se
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (server.child.exitCode !== null || server.child.signalCode !== null) {
-      throw new Error(`server exited (${server.child.exitCode ?? server.child.signalCode}) before ${what}:\n${server.stderr()}\n${server.stdout()}`);
+      throw new Error(
+        `server exited (${server.child.exitCode ?? server.child.signalCode}) before ${what}:\n${server.stderr()}\n${server.stdout()}`,
+      );
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${server.stderr()}\n${server.stdout()}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -72,7 +89,12 @@ export async function waitFor(what: string, predicate: () => boolean, server: Se
 }
 
 /** Waits for the first log line matching `match`, and returns it. */
-export async function waitForLog(server: ServerProcess, what: string, match: (line: Record<string, any>) => boolean, timeoutMs = 90_000): Promise<Record<string, any>> {
+export async function waitForLog(
+  server: ServerProcess,
+  what: string,
+  match: (line: Record<string, any>) => boolean,
+  timeoutMs = 90_000,
+): Promise<Record<string, any>> {
   let found: Record<string, any> | undefined;
   await waitFor(what, () => (found = server.logs().find(match)) !== undefined, server, timeoutMs);
   return found!;
@@ -138,7 +160,13 @@ export interface HttpAnswer {
  */
 export function httpRequest(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Record<string, unknown>; form?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Record<string, unknown>;
+    form?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
@@ -155,7 +183,13 @@ export function httpRequest(
   return new Promise<HttpAnswer>((resolvePromise, reject) => {
     const req = transport.request(
       target,
-      { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, rejectUnauthorized: false, timeout: options.timeoutMs ?? 10_000 },
+      {
+        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        agent: false,
+        rejectUnauthorized: false,
+        timeout: options.timeoutMs ?? 10_000,
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');

@@ -42,7 +42,9 @@ const promiseModel: HostModel = {
 const callbackModel: HostModel = {
   getClient(this: { tenant?: Tenant }, id: string, secret: string, done: (error: unknown, client?: unknown) => void) {
     const client = CLIENTS[id];
-    setImmediate(() => done(null, client && client.secret === secret && client.tenant === this.tenant?.domain ? { id, style: 'callback' } : null));
+    setImmediate(() =>
+      done(null, client && client.secret === secret && client.tenant === this.tenant?.domain ? { id, style: 'callback' } : null),
+    );
   },
 };
 
@@ -51,7 +53,15 @@ function bareServer(options: Omit<ClientAuthenticationOptions, 'store'>) {
   return http.createServer(async (req, res) => {
     const auth = await authenticateClient(req, { ...options, store });
     const view = auth.ok
-      ? { ok: true, client: auth.client, clientId: auth.clientId, method: auth.method, tenant: auth.tenant.domain, body: auth.body, modelTenant: auth.model.tenant.domain }
+      ? {
+          ok: true,
+          client: auth.client,
+          clientId: auth.clientId,
+          method: auth.method,
+          tenant: auth.tenant.domain,
+          body: auth.body,
+          modelTenant: auth.model.tenant.domain,
+        }
       : { ok: false, code: auth.code, error: auth.error, description: auth.description, hasCause: auth.cause !== undefined };
     res.statusCode = auth.ok ? 200 : auth.status;
     if (!auth.ok && auth.wwwAuthenticate) res.setHeader('WWW-Authenticate', auth.wwwAuthenticate);
@@ -81,21 +91,37 @@ describe('authenticateClient on a bare Node server', () => {
   const post = (path = '/revoke') => request(server).post(path).type('form');
 
   it('HTTP Basic: the client, its tenant, the body, and the model bound to the tenant', async () => {
-    const res = await post().set('Authorization', basic('client-1', 's3cret-1')).send(form({ token: 'abc' }));
+    const res = await post()
+      .set('Authorization', basic('client-1', 's3cret-1'))
+      .send(form({ token: 'abc' }));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true, client: { id: 'client-1', grants: ['x'] }, clientId: 'client-1', method: 'client_secret_basic', tenant: 'carbon.super', body: { token: 'abc' }, modelTenant: 'carbon.super' });
+    expect(res.body).toEqual({
+      ok: true,
+      client: { id: 'client-1', grants: ['x'] },
+      clientId: 'client-1',
+      method: 'client_secret_basic',
+      tenant: 'carbon.super',
+      body: { token: 'abc' },
+      modelTenant: 'carbon.super',
+    });
     expect(calls.at(-1)).toEqual({ id: 'client-1', withSecret: true, tenant: 'carbon.super' });
   });
 
   it('HTTP Basic credentials are form-url-decoded (RFC 6749 §2.3.1), and a colon may be in the secret', async () => {
-    const res = await post().set('Authorization', basic('my%2Dclient', 'p%40ss%3Aword')).send(form({ token: 'abc' }));
+    const res = await post()
+      .set('Authorization', basic('my%2Dclient', 'p%40ss%3Aword'))
+      .send(form({ token: 'abc' }));
     expect(res.body).toMatchObject({ ok: true, clientId: 'my-client' });
-    const raw = await post().set('Authorization', basic('my-client', 'p@ss:word')).send(form({ token: 'abc' }));
+    const raw = await post()
+      .set('Authorization', basic('my-client', 'p@ss:word'))
+      .send(form({ token: 'abc' }));
     expect(raw.body).toMatchObject({ ok: true, clientId: 'my-client' });
   });
 
   it('client_secret_post, and ?tenantDomain= picks the tenant the model sees', async () => {
-    const res = await post('/introspect?tenantDomain=example.com').send(form({ token: 't', client_id: 'acme-app', client_secret: 'acme-secret' }));
+    const res = await post('/introspect?tenantDomain=example.com').send(
+      form({ token: 't', client_id: 'acme-app', client_secret: 'acme-secret' }),
+    );
     expect(res.body).toMatchObject({ ok: true, method: 'client_secret_post', tenant: 'example.com', modelTenant: 'example.com' });
     // The same client in the default tenant is unknown there.
     const elsewhere = await post('/introspect').send(form({ token: 't', client_id: 'acme-app', client_secret: 'acme-secret' }));
@@ -103,7 +129,9 @@ describe('authenticateClient on a bare Node server', () => {
   });
 
   it('Basic and the same client_id in the body is one method (RFC 6749 §3.2.1)', async () => {
-    const res = await post().set('Authorization', basic('client-1', 's3cret-1')).send(form({ token: 't', client_id: 'client-1' }));
+    const res = await post()
+      .set('Authorization', basic('client-1', 's3cret-1'))
+      .send(form({ token: 't', client_id: 'client-1' }));
     expect(res.body).toMatchObject({ ok: true, method: 'client_secret_basic' });
   });
 
@@ -111,7 +139,9 @@ describe('authenticateClient on a bare Node server', () => {
     ['a body client_secret too', { client_secret: 's3cret-1' }],
     ['another client_id in the body', { client_id: 'my-client' }],
   ])('Basic and %s: 400 invalid_request client_auth_multiple (RFC 6749 §2.3)', async (_name, extra) => {
-    const res = await post().set('Authorization', basic('client-1', 's3cret-1')).send(form({ token: 't', ...extra }));
+    const res = await post()
+      .set('Authorization', basic('client-1', 's3cret-1'))
+      .send(form({ token: 't', ...extra }));
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ ok: false, code: 'client_auth_multiple', error: 'invalid_request' });
   });
@@ -130,7 +160,12 @@ describe('authenticateClient on a bare Node server', () => {
     if (authorization) req.set('Authorization', authorization);
     const res = await req.send(form({ token: 't', ...extra }));
     expect(res.status).toBe(401);
-    expect(res.body).toMatchObject({ ok: false, code: 'invalid_client', error: 'invalid_client', description: 'Client authentication failed.' });
+    expect(res.body).toMatchObject({
+      ok: false,
+      code: 'invalid_client',
+      error: 'invalid_client',
+      description: 'Client authentication failed.',
+    });
     expect(res.headers['www-authenticate']).toBe('Basic realm="oauth2"');
   });
 
@@ -147,9 +182,27 @@ describe('authenticateClient on a bare Node server', () => {
     ['a JSON body', () => request(server).post('/revoke').send({ token: 't' }), 400, 'invalid_request', 'content_type_invalid'],
     ['a repeated parameter', () => post().send('token=a&token=b'), 400, 'invalid_request', 'parameter_repeated'],
     ['a body over the limit', () => post().send(form({ token: 'x'.repeat(2000) })), 413, 'invalid_request', 'body_too_large'],
-    ['an unknown tenant', () => post('/revoke?tenantDomain=nowhere.example').set('Authorization', basic('client-1', 's3cret-1')).send('token=t'), 400, 'invalid_request', 'tenant_unknown'],
-    ['a repeated tenantDomain', () => post('/revoke?tenantDomain=a&tenantDomain=b').send('token=t'), 400, 'invalid_request', 'parameter_repeated'],
-    ['an unknown tenant with an unreadable Basic header (the tenant is reported first)', () => post('/revoke?tenantDomain=nowhere.example').set('Authorization', 'Basic %%%').send('token=t'), 400, 'invalid_request', 'tenant_unknown'],
+    [
+      'an unknown tenant',
+      () => post('/revoke?tenantDomain=nowhere.example').set('Authorization', basic('client-1', 's3cret-1')).send('token=t'),
+      400,
+      'invalid_request',
+      'tenant_unknown',
+    ],
+    [
+      'a repeated tenantDomain',
+      () => post('/revoke?tenantDomain=a&tenantDomain=b').send('token=t'),
+      400,
+      'invalid_request',
+      'parameter_repeated',
+    ],
+    [
+      'an unknown tenant with an unreadable Basic header (the tenant is reported first)',
+      () => post('/revoke?tenantDomain=nowhere.example').set('Authorization', 'Basic %%%').send('token=t'),
+      400,
+      'invalid_request',
+      'tenant_unknown',
+    ],
   ])('%s: %i %s (%s)', async (_name, send, status, error, code) => {
     const res = await send();
     expect(res.status).toBe(status);
@@ -166,7 +219,13 @@ describe('authenticateClient with other models and frameworks', () => {
   });
 
   it.each([
-    ['an unreachable database', Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432 password=hunter2'), { code: 'ECONNREFUSED' }), 503, 'temporarily_unavailable', 'store_unavailable'],
+    [
+      'an unreachable database',
+      Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432 password=hunter2'), { code: 'ECONNREFUSED' }),
+      503,
+      'temporarily_unavailable',
+      'store_unavailable',
+    ],
     ['a bug in the model', new Error('model exploded: password=hunter2'), 500, 'server_error', 'server_error'],
   ])('a getClient that throws (%s): %i %s, the message only in cause', async (_name, thrown, status, error, code) => {
     const server = bareServer({ model: { getClient: async () => Promise.reject(thrown) } });
@@ -184,7 +243,10 @@ describe('authenticateClient with other models and frameworks', () => {
       if (!auth.ok) return void res.status(auth.status).json({ code: auth.code });
       res.json({ id: auth.client.id, body: auth.body });
     });
-    const ok = await request(app).post('/revoke').type('form').send(form({ token: 't', client_id: 'client-1', client_secret: 's3cret-1' }));
+    const ok = await request(app)
+      .post('/revoke')
+      .type('form')
+      .send(form({ token: 't', client_id: 'client-1', client_secret: 's3cret-1' }));
     expect(ok.body).toEqual({ id: 'client-1', body: { token: 't', client_id: 'client-1', client_secret: 's3cret-1' } });
     const repeated = await request(app).post('/revoke').type('form').send('token=a&token=b&client_id=client-1&client_secret=s3cret-1');
     expect(repeated.body).toEqual({ code: 'parameter_repeated' });
@@ -212,7 +274,11 @@ describe('the server stays usable', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const res = await fetch(`http://127.0.0.1:${port}/revoke`, { method: 'POST', headers: { Authorization: basic('client-1', 's3cret-1'), 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'token=t' });
+      const res = await fetch(`http://127.0.0.1:${port}/revoke`, {
+        method: 'POST',
+        headers: { Authorization: basic('client-1', 's3cret-1'), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'token=t',
+      });
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ ok: true, clientId: 'client-1' });
     } finally {

@@ -227,8 +227,12 @@ describe('a hint that names no cached key (rotation)', () => {
     const idp = jwksIdp();
     await verify(await signAssertion(rsa, claims(), { 'x5t#S256': rsa.thumbprint }), idp, { verifier });
     await verify(await signAssertion(rsa, claims(), { x5t: rsa.x5t, kid: rsa.kid }), idp, { verifier });
-    expect(await reasonOf(verify(await signAssertion(ec, claims(), { 'x5t#S256': ec.thumbprint }), idp, { verifier }))).toBe('key_not_found');
-    expect(await reasonOf(verify(await signAssertion(rsa, claims(), { kid: ec.kid, x5t: rsa.x5t }), idp, { verifier }))).toBe('key_not_found');
+    expect(await reasonOf(verify(await signAssertion(ec, claims(), { 'x5t#S256': ec.thumbprint }), idp, { verifier }))).toBe(
+      'key_not_found',
+    );
+    expect(await reasonOf(verify(await signAssertion(rsa, claims(), { kid: ec.kid, x5t: rsa.x5t }), idp, { verifier }))).toBe(
+      'key_not_found',
+    );
   });
 
   it('without a hint every key of the set is tried; a forged signature is signature_invalid and causes no refetch', async () => {
@@ -304,22 +308,50 @@ describe('a JWKS endpoint that fails', () => {
     ['HTTP 500', (res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"keys":[]}'), /HTTP 500/],
     ['HTTP 404', (res) => res.writeHead(404).end(), /HTTP 404/],
     ['an HTML page', (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'), /content type "text\/html"/],
-    ['HTML labelled application/json', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops</html>'), /not JSON/],
+    [
+      'HTML labelled application/json',
+      (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops</html>'),
+      /not JSON/,
+    ],
     ['no content type', (res) => res.end('{"keys":[]}'), /content type \(none\)/],
     ['an empty body', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(), /not JSON/],
     ['a JSON array', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('[]'), /not a JSON object/],
     ['no keys member', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"kys":[]}'), /no "keys" array/],
     ['keys not an array', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":{}}'), /no "keys" array/],
-    ['a keys entry that is not an object', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":["RSA"]}'), /not a JSON object/],
-    ['duplicate members', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[],"keys":[]}'), /duplicate member name/],
-    ['more than 100 keys', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: Array(101).fill({ kty: 'oct' }) })), /101 keys/],
-    ['a declared Content-Length over 256 KiB', (res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) }).end(big), /body of \d+ bytes is over the 262144-byte limit/],
-    ['a chunked body over 256 KiB', (res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-      res.write(big.slice(0, 200_000));
-      res.end(big.slice(200_000));
-    }, /body is over the 262144-byte limit/],
-    ['a body that is not UTF-8', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.from([0x7b, 0xff, 0x7d])), /not UTF-8/],
+    [
+      'a keys entry that is not an object',
+      (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":["RSA"]}'),
+      /not a JSON object/,
+    ],
+    [
+      'duplicate members',
+      (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[],"keys":[]}'),
+      /duplicate member name/,
+    ],
+    [
+      'more than 100 keys',
+      (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: Array(101).fill({ kty: 'oct' }) })),
+      /101 keys/,
+    ],
+    [
+      'a declared Content-Length over 256 KiB',
+      (res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) }).end(big),
+      /body of \d+ bytes is over the 262144-byte limit/,
+    ],
+    [
+      'a chunked body over 256 KiB',
+      (res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+        res.write(big.slice(0, 200_000));
+        res.end(big.slice(200_000));
+      },
+      /body is over the 262144-byte limit/,
+    ],
+    [
+      'a body that is not UTF-8',
+      (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.from([0x7b, 0xff, 0x7d])),
+      /not UTF-8/,
+    ],
   ])('answers %s: key_source_unavailable', async (_label, respond, detail) => {
     server.respond((_req, res) => respond(res));
     const { verifier } = verifierWith();
@@ -400,14 +432,24 @@ describe('what a set may contain', () => {
     // Once that refresh has been judged, the stale set is gone (not served for staleMs).
     let error: unknown;
     const end = Date.now() + 2000;
-    while (!(error = await attempt().then(() => undefined, (e: unknown) => e)) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    while (
+      !(error = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) &&
+      Date.now() < end
+    )
+      await new Promise((r) => setTimeout(r, 10));
     expect(error).toBeInstanceOf(JwtBearerError);
     expect((error as JwtBearerError).reason).toBe('key_source_unavailable');
     expect((error as JwtBearerError).detail).toMatch(/publishes private key members/);
   });
 
   it.each(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'])('a private member %s on any asymmetric key refuses the set', (member) => {
-    expect(parseJwkSet(JSON.stringify({ keys: [ecJwk, { ...rsaJwk, use: 'enc', [member]: 'AQAB' }] }), 100)).toMatchObject({ ok: false, poisoned: true });
+    expect(parseJwkSet(JSON.stringify({ keys: [ecJwk, { ...rsaJwk, use: 'enc', [member]: 'AQAB' }] }), 100)).toMatchObject({
+      ok: false,
+      poisoned: true,
+    });
   });
 
   it('keeps only public signature keys it can use; ignores the rest without refusing the set', async () => {

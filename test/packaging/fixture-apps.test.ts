@@ -40,7 +40,13 @@ interface Fixture {
 
 const FIXTURE_APPS: Fixture[] = [
   { name: 'oauth2-server-3-express-4', snippet: 'js', source: 'app.js', start: ['app.js'] },
-  { name: 'node-oauth-5-express-5', snippet: 'ts', source: 'src/app.ts', build: ['node_modules/typescript/bin/tsc', '-p', '.'], start: ['dist/app.js'] },
+  {
+    name: 'node-oauth-5-express-5',
+    snippet: 'ts',
+    source: 'src/app.ts',
+    build: ['node_modules/typescript/bin/tsc', '-p', '.'],
+    start: ['dist/app.js'],
+  },
 ];
 
 let work: string;
@@ -63,7 +69,9 @@ beforeAll(async () => {
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
   // Figures for the record (jest prints console output of passing tests only with --verbose; keep it short).
-  process.stdout.write(`packaging timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])))}\n`);
+  process.stdout.write(
+    `packaging timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])))}\n`,
+  );
 });
 
 describe.each(FIXTURE_APPS)('fixture app $name with the packed tarball', (fixture) => {
@@ -163,7 +171,9 @@ describe.each(FIXTURE_APPS)('fixture app $name with the packed tarball', (fixtur
     writeFileSync(join(dir(), 'idp.pem'), key.certificatePem);
     const cli = async (...args: string[]) => (await run('npx', ['--no-install', 'oauth2-jwt-bearer', ...args], { cwd: dir(), env })).stdout;
     expect(await cli('migrate')).toBe('Database is up to date.\n');
-    expect(await cli('idp', 'add', '--name', ISSUER, '--cert', 'idp.pem')).toContain(`Identity provider ${ISSUER} added to tenant carbon.super`);
+    expect(await cli('idp', 'add', '--name', ISSUER, '--cert', 'idp.pem')).toContain(
+      `Identity provider ${ISSUER} added to tenant carbon.super`,
+    );
   });
 
   it('issues a token for a fresh assertion, which works at its own protected route; the replay is refused', async () => {
@@ -185,7 +195,11 @@ describe.each(FIXTURE_APPS)('fixture app $name with the packed tarball', (fixtur
 
     const issued = await exchange();
     const token = (await issued.json()) as Record<string, unknown>;
-    expect({ status: issued.status, type: token.token_type, cache: issued.headers.get('cache-control') }).toEqual({ status: 200, type: 'Bearer', cache: 'no-store' });
+    expect({ status: issued.status, type: token.token_type, cache: issued.headers.get('cache-control') }).toEqual({
+      status: 200,
+      type: 'Bearer',
+      cache: 'no-store',
+    });
     expect(typeof token.access_token).toBe('string');
 
     const me = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${token.access_token as string}` } });

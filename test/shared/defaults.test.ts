@@ -28,11 +28,17 @@ describe('exported defaults', () => {
 
 describe('renamed options are validated under their new names', () => {
   const store = { findTenant: async () => null } as unknown as entry.GrantStore;
-  const server = new OAuth2Server({ model: { getClient: async () => null, saveToken: async () => null, getAccessToken: async () => null } as never });
+  const server = new OAuth2Server({
+    model: { getClient: async () => null, saveToken: async () => null, getAccessToken: async () => null } as never,
+  });
 
   it.each([0, -1, 1.5, '65536'])('tokenEndpoint bodyLimitBytes %p is a configuration error naming it', (value) => {
-    expect(() => entry.tokenEndpoint({ server, host: OAuth2Server as never, model: {}, store, bodyLimitBytes: value as number })).toThrow(ConfigurationError);
-    expect(() => entry.tokenEndpoint({ server, host: OAuth2Server as never, model: {}, store, bodyLimitBytes: value as number })).toThrow(/bodyLimitBytes/);
+    expect(() => entry.tokenEndpoint({ server, host: OAuth2Server as never, model: {}, store, bodyLimitBytes: value as number })).toThrow(
+      ConfigurationError,
+    );
+    expect(() => entry.tokenEndpoint({ server, host: OAuth2Server as never, model: {}, store, bodyLimitBytes: value as number })).toThrow(
+      /bodyLimitBytes/,
+    );
   });
 
   it('createCertificateKeySource maxEntries is validated', () => {

@@ -3,7 +3,14 @@ import { AdminError } from '../../lib/admin/errors';
 import { CertificateParseError, parseCertificate } from '../../lib/certificates';
 import { CliError } from '../../lib/cli/errors';
 import { DataDirLockedError } from '../../lib/db/data-dir-lock';
-import { ConfigurationError, JwtBearerError, OAuth2JwtBearerError, REASONS, StoreUnavailableError, type ReasonCode } from '../../lib/errors';
+import {
+  ConfigurationError,
+  JwtBearerError,
+  OAuth2JwtBearerError,
+  REASONS,
+  StoreUnavailableError,
+  type ReasonCode,
+} from '../../lib/errors';
 import { FormBodyError } from '../../lib/http/form-body';
 import * as entry from '../../lib';
 import { JwksFetchError } from '../../lib/keys';
@@ -31,7 +38,14 @@ describe('the common error base', () => {
 
   it('is exported from the main entry, as are the classes a host catches', () => {
     expect(entry.OAuth2JwtBearerError).toBe(OAuth2JwtBearerError);
-    for (const cls of [entry.JwtBearerError, entry.StoreUnavailableError, entry.ConfigurationError, entry.CertificateParseError, AdminError, entry.DataDirLockedError]) {
+    for (const cls of [
+      entry.JwtBearerError,
+      entry.StoreUnavailableError,
+      entry.ConfigurationError,
+      entry.CertificateParseError,
+      AdminError,
+      entry.DataDirLockedError,
+    ]) {
       expect(cls.prototype).toBeInstanceOf(OAuth2JwtBearerError);
     }
   });
@@ -74,7 +88,9 @@ describe('reason codes', () => {
 
 describe('configuration mistakes found at start are ConfigurationError', () => {
   it('a host that is not node-oauth2-server', () => {
-    expect(() => entry.createJwtBearerGrant({ host: {} as never, store: { findTenant: async () => null } as never })).toThrow(ConfigurationError);
+    expect(() => entry.createJwtBearerGrant({ host: {} as never, store: { findTenant: async () => null } as never })).toThrow(
+      ConfigurationError,
+    );
   });
 
   it('an LRU of no entries', () => {

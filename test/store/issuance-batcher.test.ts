@@ -6,9 +6,19 @@ import { IssuanceBatcher, type WriteBatch } from '../../lib/store/issuance-batch
 import type { IssuanceInput } from '../../lib/store/types';
 
 const input = (replayKey: string, over: Partial<IssuanceInput> = {}): IssuanceInput => ({
-  tenantId: 't', idpId: 'i', idpName: 'idp', clientId: 'c', subject: 's', jti: replayKey, replayKey,
-  replayExpiresAt: new Date(0), scope: null, accessTokenSha256: `a-${replayKey}-${Math.random()}`, refreshTokenSha256: null,
-  expiresAt: new Date(0), ...over,
+  tenantId: 't',
+  idpId: 'i',
+  idpName: 'idp',
+  clientId: 'c',
+  subject: 's',
+  jti: replayKey,
+  replayKey,
+  replayExpiresAt: new Date(0),
+  scope: null,
+  accessTokenSha256: `a-${replayKey}-${Math.random()}`,
+  refreshTokenSha256: null,
+  expiresAt: new Date(0),
+  ...over,
 });
 
 function recordingWriter(answer: (inputs: readonly IssuanceInput[]) => ReadonlyMap<string, string> | Promise<never>) {
@@ -40,7 +50,9 @@ it('sends a lone request at once, and gathers those that arrive meanwhile into t
 
 it('never puts two uses of one replay key in one statement; a row not written back is a replay (null)', async () => {
   const taken = new Set<string>();
-  const w = recordingWriter((inputs) => new Map(inputs.filter((i) => !taken.has(i.replayKey) && taken.add(i.replayKey)).map((i) => [i.accessTokenSha256, 'id'])));
+  const w = recordingWriter(
+    (inputs) => new Map(inputs.filter((i) => !taken.has(i.replayKey) && taken.add(i.replayKey)).map((i) => [i.accessTokenSha256, 'id'])),
+  );
   const batcher = new IssuanceBatcher(w.write, { maxWaitMs: 1000, timedOut: () => new Error('timeout') });
   w.hold();
   const answers = [batcher.record(input('x'), new Date()), ...['x', 'x', 'y'].map((k) => batcher.record(input(k), new Date()))];

@@ -40,7 +40,8 @@ async function onlyAuditRow(where: Record<string, unknown>) {
 
 /** The replay records of the IdP with this row id: they are keyed by its tenant and name, not by the row. */
 async function replayRows(idpId: string) {
-  const rows = await db.knex('jwt_bearer_used_assertions as u')
+  const rows = await db
+    .knex('jwt_bearer_used_assertions as u')
     .join('jwt_bearer_identity_providers as i', (on) => on.on('i.tenant_id', 'u.tenant_id').andOn('i.name', 'u.idp_name'))
     .where('i.id', idpId)
     .orderBy('u.jti')
@@ -50,7 +51,9 @@ async function replayRows(idpId: string) {
 
 describe('constructor', () => {
   it('refuses something that is not a knex', () => {
-    expect(() => new KnexGrantStore({} as never)).toThrow('new KnexGrantStore(knex): knex must be a Knex instance, e.g. from openDatabase().');
+    expect(() => new KnexGrantStore({} as never)).toThrow(
+      'new KnexGrantStore(knex): knex must be a Knex instance, e.g. from openDatabase().',
+    );
   });
 });
 
@@ -91,8 +94,22 @@ describe('identity providers', () => {
       // separate statements, so each gets its own created_at: the order they were added
       aliases: ['https://token.example/zeta', 'https://token.example/alpha'],
       certificates: [
-        { pem: 'PEM-1', thumbprint: 'T1', subject: 'CN=one', not_before: new Date('2024-01-02T03:04:05.678Z'), not_after: new Date('2034-01-02T03:04:05.999Z'), kid: 'k1' },
-        { pem: 'PEM-2', thumbprint: 'T2', subject: 'CN=two', not_before: new Date('2020-01-01T00:00:00.000Z'), not_after: new Date('2021-01-01T00:00:00.001Z'), kid: null },
+        {
+          pem: 'PEM-1',
+          thumbprint: 'T1',
+          subject: 'CN=one',
+          not_before: new Date('2024-01-02T03:04:05.678Z'),
+          not_after: new Date('2034-01-02T03:04:05.999Z'),
+          kid: 'k1',
+        },
+        {
+          pem: 'PEM-2',
+          thumbprint: 'T2',
+          subject: 'CN=two',
+          not_before: new Date('2020-01-01T00:00:00.000Z'),
+          not_after: new Date('2021-01-01T00:00:00.001Z'),
+          kid: null,
+        },
       ],
     });
     const row = await db.knex('jwt_bearer_identity_providers').where({ id: fullId }).first('created_at', 'updated_at');
@@ -115,8 +132,24 @@ describe('identity providers', () => {
       issueRefreshToken: false,
       aliases: ['https://token.example/zeta', 'https://token.example/alpha'],
       certificates: [
-        { id: certIds[0], pem: 'PEM-1', thumbprint: 'T1', subject: 'CN=one', notBefore: new Date('2024-01-02T03:04:05.678Z'), notAfter: new Date('2034-01-02T03:04:05.999Z'), kid: 'k1' },
-        { id: certIds[1], pem: 'PEM-2', thumbprint: 'T2', subject: 'CN=two', notBefore: new Date('2020-01-01T00:00:00.000Z'), notAfter: new Date('2021-01-01T00:00:00.001Z'), kid: null },
+        {
+          id: certIds[0],
+          pem: 'PEM-1',
+          thumbprint: 'T1',
+          subject: 'CN=one',
+          notBefore: new Date('2024-01-02T03:04:05.678Z'),
+          notAfter: new Date('2034-01-02T03:04:05.999Z'),
+          kid: 'k1',
+        },
+        {
+          id: certIds[1],
+          pem: 'PEM-2',
+          thumbprint: 'T2',
+          subject: 'CN=two',
+          notBefore: new Date('2020-01-01T00:00:00.000Z'),
+          notAfter: new Date('2021-01-01T00:00:00.001Z'),
+          kid: null,
+        },
       ],
       createdAt: row.created_at,
       updatedAt: row.updated_at,
@@ -148,7 +181,7 @@ describe('identity providers', () => {
     expect(await store.findIdentityProvider(tenantId, 'disabled')).toMatchObject({ id, enabled: false, aliases: ['aud'] });
   });
 
-  it("findIdentityProvider only looks in the given tenant", async () => {
+  it('findIdentityProvider only looks in the given tenant', async () => {
     const id = await insertIdp(db.knex, { tenant_id: otherTenantId, name: 'elsewhere' });
     expect(await store.findIdentityProvider(tenantId, 'elsewhere')).toBeNull();
     expect(await store.findIdentityProvider(otherTenantId, 'elsewhere')).toMatchObject({ id, tenantId: otherTenantId });
@@ -257,7 +290,8 @@ describe('recordIssuance and replay', () => {
     ['an expired record', true],
   ])('lets exactly one of 20 concurrent uses of %s win', async (_label, expiredFirst) => {
     const key = `race-${expiredFirst}`;
-    if (expiredFirst) await db.knex('jwt_bearer_used_assertions').insert({ tenant_id: tenantId, idp_name: 'replay-a', jti: key, expires_at: at(-1) });
+    if (expiredFirst)
+      await db.knex('jwt_bearer_used_assertions').insert({ tenant_id: tenantId, idp_name: 'replay-a', jti: key, expires_at: at(-1) });
     const results = await Promise.all(Array.from({ length: 20 }, () => store.recordIssuance(input({ replayKey: key, jti: key }), NOW)));
     const winners = results.filter((id): id is string => id !== null);
     expect(winners).toHaveLength(1);
@@ -346,13 +380,20 @@ describe('refresh tokens', () => {
   });
 
   it('recordRefresh accepts a token without a refresh token (the host kept the old one)', async () => {
-    const id = await store.recordRefresh(parentId, { accessTokenSha256: 'child-2', refreshTokenSha256: null, scope: null, expiresAt: at(1) });
+    const id = await store.recordRefresh(parentId, {
+      accessTokenSha256: 'child-2',
+      refreshTokenSha256: null,
+      scope: null,
+      expiresAt: at(1),
+    });
     expect((await auditRows({ id }))[0]).toMatchObject({ refreshTokenSha256: null, scope: null, parentId });
   });
 
   it('recordRefresh refuses an unknown parent with a plain error (not "unavailable")', async () => {
     const missing = randomUUID();
-    const error = await store.recordRefresh(missing, { accessTokenSha256: 'orphan', refreshTokenSha256: null, scope: null, expiresAt: at(1) }).catch((e: unknown) => e);
+    const error = await store
+      .recordRefresh(missing, { accessTokenSha256: 'orphan', refreshTokenSha256: null, scope: null, expiresAt: at(1) })
+      .catch((e: unknown) => e);
     expect(error).not.toBeInstanceOf(StoreUnavailableError);
     expect(error).toEqual(new Error(`recordRefresh: no issued-token audit row ${missing} to refresh from.`));
     expect(await auditRows({ access_token_sha256: 'orphan' })).toEqual([]);

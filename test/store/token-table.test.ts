@@ -18,7 +18,15 @@ import { insertIdp, issuance } from './fixtures';
 const NOW = new Date('2030-01-01T00:00:00.000Z');
 const HOST_TOKENS: TokenTable = {
   table: 'host_tokens',
-  columns: { tenant_id: 'uuid', access_token_sha256: 'text', expires_at: 'timestamptz', user: 'jsonb', scope: 'text[]', note: 'text', n: 'integer' },
+  columns: {
+    tenant_id: 'uuid',
+    access_token_sha256: 'text',
+    expires_at: 'timestamptz',
+    user: 'jsonb',
+    scope: 'text[]',
+    note: 'text',
+    n: 'integer',
+  },
 };
 
 let db: TestDatabase;
@@ -47,9 +55,20 @@ afterAll(() => db?.close());
 
 const input = (replayKey: string, note: string | null = null) => {
   const i = issuance({ tenantId, idpId, idpName, replayKey, jti: replayKey });
-  return { ...i, tokenRow: { tenant_id: tenantId, access_token_sha256: i.accessTokenSha256, expires_at: i.expiresAt, user: { id: 'alice', sub: 'alice' }, scope: ['read', 'write x'], note } };
+  return {
+    ...i,
+    tokenRow: {
+      tenant_id: tenantId,
+      access_token_sha256: i.accessTokenSha256,
+      expires_at: i.expiresAt,
+      user: { id: 'alice', sub: 'alice' },
+      scope: ['read', 'write x'],
+      note,
+    },
+  };
 };
-const count = async (table: string, where: Record<string, unknown> = {}) => Number((await db.knex(table).where(where).count({ n: '*' }))[0]!.n);
+const count = async (table: string, where: Record<string, unknown> = {}) =>
+  Number((await db.knex(table).where(where).count({ n: '*' }))[0]!.n);
 const hostRowsOf = (keys: string[]) => db.knex('host_tokens').whereIn('access_token_sha256', keys).select();
 
 describe('configuration', () => {
@@ -59,20 +78,30 @@ describe('configuration', () => {
   });
 
   it.each([
-    [{ table: 'bad name', columns: { a: 'text' } }, 'tokenTable.table must be a table name such as "tokens" or "auth.tokens"; got "bad name".'],
+    [
+      { table: 'bad name', columns: { a: 'text' } },
+      'tokenTable.table must be a table name such as "tokens" or "auth.tokens"; got "bad name".',
+    ],
     [{ table: 'a.b.c', columns: { a: 'text' } }, 'tokenTable.table must be a table name such as "tokens" or "auth.tokens"; got "a.b.c".'],
     [{ table: 't', columns: {} }, 'tokenTable.columns must name at least one column and its type.'],
     [{ table: 't', columns: { 'a"; drop': 'text' } }, 'tokenTable column "a\\"; drop" is not a plain identifier.'],
-    [{ table: 't', columns: { a: 'json' } }, 'tokenTable column "a" has type "json"; use one of text, uuid, timestamptz, jsonb, text[], boolean, integer, bigint.'],
+    [
+      { table: 't', columns: { a: 'json' } },
+      'tokenTable column "a" has type "json"; use one of text, uuid, timestamptz, jsonb, text[], boolean, integer, bigint.',
+    ],
   ])('refuses %j at construction', (tokenTable, message) => {
     expect(() => new KnexGrantStore(db.knex, { tokenTable: tokenTable as TokenTable })).toThrow(ConfigurationError);
-    expect(() => new KnexGrantStore(db.knex, { tokenTable: tokenTable as TokenTable })).toThrow(`new KnexGrantStore(knex, { tokenTable }): ${message}`);
+    expect(() => new KnexGrantStore(db.knex, { tokenTable: tokenTable as TokenTable })).toThrow(
+      `new KnexGrantStore(knex, { tokenTable }): ${message}`,
+    );
   });
 
   it('refuses a token row the store cannot write, before writing anything', async () => {
     const plain = new KnexGrantStore(db.knex);
     const lone = input('no-table');
-    await expect(plain.recordIssuance(lone, NOW)).rejects.toThrow('recordIssuance: a tokenRow was given, but this store has no tokenTable to write it to.');
+    await expect(plain.recordIssuance(lone, NOW)).rejects.toThrow(
+      'recordIssuance: a tokenRow was given, but this store has no tokenTable to write it to.',
+    );
     await expect(store.recordIssuance({ ...lone, tokenRow: { ...lone.tokenRow, colour: 'red' } }, NOW)).rejects.toThrow(
       'recordIssuance: tokenRow has column "colour", which the store\'s tokenTable does not list.',
     );
@@ -86,7 +115,14 @@ describe('one statement for replay record, audit row and token row', () => {
     const auditId = await store.recordIssuance(one, NOW);
     expect(auditId).not.toBeNull();
     const [row] = await hostRowsOf([one.accessTokenSha256]);
-    expect(row).toMatchObject({ tenant_id: tenantId, expires_at: one.expiresAt, user: { id: 'alice', sub: 'alice' }, scope: ['read', 'write x'], note: null, n: null });
+    expect(row).toMatchObject({
+      tenant_id: tenantId,
+      expires_at: one.expiresAt,
+      user: { id: 'alice', sub: 'alice' },
+      scope: ['read', 'write x'],
+      note: null,
+      n: null,
+    });
     expect(await count('jwt_bearer_issued_tokens', { id: auditId, access_token_sha256: one.accessTokenSha256 })).toBe(1);
   });
 
@@ -95,7 +131,9 @@ describe('one statement for replay record, audit row and token row', () => {
     const again = input('live');
     expect(await store.recordIssuance(first, NOW)).not.toBeNull();
     expect(await store.recordIssuance(again, new Date(NOW.getTime() + 1000))).toBeNull();
-    expect((await hostRowsOf([first.accessTokenSha256, again.accessTokenSha256])).map((r) => r.access_token_sha256)).toEqual([first.accessTokenSha256]);
+    expect((await hostRowsOf([first.accessTokenSha256, again.accessTokenSha256])).map((r) => r.access_token_sha256)).toEqual([
+      first.accessTokenSha256,
+    ]);
   });
 
   it('many concurrent uses of one key, batched with fresh keys: exactly one token row per key', async () => {
@@ -117,7 +155,12 @@ describe('one statement for replay record, audit row and token row', () => {
     const ahead = store.recordIssuance(input('ahead'), NOW);
     await new Promise((r) => setTimeout(r, 100));
     const batch = [input('fail-a'), input('fail-b', 'boom'), input('fail-c')];
-    const answers = batch.map((i) => store.recordIssuance(i, NOW).then(() => 'written', (e: unknown) => e));
+    const answers = batch.map((i) =>
+      store.recordIssuance(i, NOW).then(
+        () => 'written',
+        (e: unknown) => e,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 100));
     await trx.commit();
     expect(await ahead).not.toBeNull();
@@ -158,7 +201,14 @@ describe.each(HOSTS)('the grant on $name', (hut) => {
     model.jwtBearerTokenRow = (token: any, client: any, user: any) => {
       calls.jwtBearerTokenRow++;
       return {
-        row: { tenant_id: tenantId, access_token_sha256: sha256(token.accessToken), expires_at: token.accessTokenExpiresAt, user, scope: [], note: 'grant' },
+        row: {
+          tenant_id: tenantId,
+          access_token_sha256: sha256(token.accessToken),
+          expires_at: token.accessTokenExpiresAt,
+          user,
+          scope: [],
+          note: 'grant',
+        },
         saved: { ...token, client, user },
       };
     };
@@ -166,7 +216,7 @@ describe.each(HOSTS)('the grant on $name', (hut) => {
   }
   const form = async (jti: string) => ({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: await assertion(jti) });
 
-  it('with a token-writing store, writes the model\'s row in the issuance statement instead of calling saveToken; a replay writes none', async () => {
+  it("with a token-writing store, writes the model's row in the issuance statement instead of calling saveToken; a replay writes none", async () => {
     const { app, model } = buildHostApp(hut, { store });
     const calls = withTokenRow(model);
     const jti = `grant-one-${hut.host === HOSTS[0].host ? 5 : 3}`;
@@ -174,7 +224,9 @@ describe.each(HOSTS)('the grant on $name', (hut) => {
     const res = await postToken(app, body);
     expect(res.status).toBe(200);
     expect(calls).toEqual({ saveToken: 0, jwtBearerTokenRow: 1 });
-    expect(await hostRowsOf([sha256(res.body.access_token)])).toEqual([expect.objectContaining({ note: 'grant', user: { id: 'alice', sub: 'alice', idp: issuer, tenant: 'carbon.super' } })]);
+    expect(await hostRowsOf([sha256(res.body.access_token)])).toEqual([
+      expect.objectContaining({ note: 'grant', user: { id: 'alice', sub: 'alice', idp: issuer, tenant: 'carbon.super' } }),
+    ]);
     const replay = await postToken(app, body);
     expect(replay.status).toBe(400);
     expect(replay.body.error).toBe('invalid_grant');

@@ -13,8 +13,16 @@ const onPostgres = adminUrl ? describe : describe.skip;
 const NOW = new Date('2030-01-01T00:00:00.000Z');
 
 const METHODS = [
-  'findTenant', 'findIdentityProvider', 'getIdentityProviderById', 'listIdentityProviders', 'recordIssuance',
-  'undoIssuance', 'findRefreshOrigin', 'recordRefresh', 'markRevoked', 'pruneUsedAssertions',
+  'findTenant',
+  'findIdentityProvider',
+  'getIdentityProviderById',
+  'listIdentityProviders',
+  'recordIssuance',
+  'undoIssuance',
+  'findRefreshOrigin',
+  'recordRefresh',
+  'markRevoked',
+  'pruneUsedAssertions',
 ] as const;
 
 /** A call of each store method, with plausible arguments. */
@@ -189,7 +197,10 @@ function freezableProxy(host: string, port: number) {
       sockets.add(client).add(server);
       client.on('data', (data) => proxy.frozen || server.write(data));
       server.on('data', (data) => proxy.frozen || client.write(data));
-      for (const [a, b] of [[client, server], [server, client]] as const) {
+      for (const [a, b] of [
+        [client, server],
+        [server, client],
+      ] as const) {
         a.on('error', () => b.destroy());
         a.on('close', () => b.destroy());
       }

@@ -71,7 +71,9 @@ describe('alg none and HMAC are refused before the issuer is looked up', () => {
       const find = directory(idpRecord([key]));
       const header = b64({ alg, typ: 'JWT', kid: key.kid });
       const payload = b64(claims());
-      const mac = createHmac(`sha${alg.slice(2)}`, secretOf(key.certificatePem)).update(`${header}.${payload}`).digest('base64url');
+      const mac = createHmac(`sha${alg.slice(2)}`, secretOf(key.certificatePem))
+        .update(`${header}.${payload}`)
+        .digest('base64url');
       expect(await reasonOf(verify(`${header}.${payload}.${mac}`, [], { findIdentityProvider: find }))).toBe('alg_not_allowed');
       expect(find.calls).toEqual([]);
     });
@@ -165,8 +167,10 @@ describe('each key only with the algorithms of its own type', () => {
       const signature = sign(`sha${alg.slice(2)}`, Buffer.from(input), { key: privateKey, padding, saltLength: Number(alg.slice(2)) / 8 });
       return `${input}.${signature.toString('base64url')}`;
     };
-    for (const alg of ['RS256', 'RS384', 'RS512']) expect((await verify(signed(alg, constants.RSA_PKCS1_PADDING), idp)).header.alg).toBe(alg);
-    for (const alg of ['PS256', 'PS384', 'PS512']) expect((await verify(signed(alg, constants.RSA_PKCS1_PSS_PADDING), idp)).header.alg).toBe(alg);
+    for (const alg of ['RS256', 'RS384', 'RS512'])
+      expect((await verify(signed(alg, constants.RSA_PKCS1_PADDING), idp)).header.alg).toBe(alg);
+    for (const alg of ['PS256', 'PS384', 'PS512'])
+      expect((await verify(signed(alg, constants.RSA_PKCS1_PSS_PADDING), idp)).header.alg).toBe(alg);
     // ...but a PSS signature under an RS header is not a PKCS#1 v1.5 signature.
     const [h, p, sig] = signed('PS256', constants.RSA_PKCS1_PSS_PADDING).split('.');
     expect(await reasonOf(verify(`${b64({ alg: 'RS256' })}.${p}.${sig}`, idp))).toBe('signature_invalid');
@@ -174,12 +178,17 @@ describe('each key only with the algorithms of its own type', () => {
   });
 
   describe('algorithmsForKey', () => {
-    const pub = (type: string, options: object): KeyObject => (generateKeyPairSync as (t: string, o: object) => { publicKey: KeyObject })(type, options).publicKey;
+    const pub = (type: string, options: object): KeyObject =>
+      (generateKeyPairSync as (t: string, o: object) => { publicKey: KeyObject })(type, options).publicKey;
     it.each([
       ['RSA 2048', () => pub('rsa', { modulusLength: 2048 }), ['PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512']],
       ['RSA 1024 (too small, RFC 7518 §3.3)', () => pub('rsa', { modulusLength: 1024 }), []],
       ['RSA-PSS 2048', () => pub('rsa-pss', { modulusLength: 2048 }), ['PS256', 'PS384', 'PS512']],
-      ['RSA-PSS 2048 pinned to SHA-384', () => pub('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha384', mgf1HashAlgorithm: 'sha384', saltLength: 48 }), ['PS384']],
+      [
+        'RSA-PSS 2048 pinned to SHA-384',
+        () => pub('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha384', mgf1HashAlgorithm: 'sha384', saltLength: 48 }),
+        ['PS384'],
+      ],
       ['EC P-256', () => pub('ec', { namedCurve: 'P-256' }), ['ES256']],
       ['EC P-384', () => pub('ec', { namedCurve: 'P-384' }), ['ES384']],
       ['EC P-521', () => pub('ec', { namedCurve: 'P-521' }), ['ES512']],

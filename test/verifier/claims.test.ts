@@ -20,7 +20,15 @@ const reason = (overrides: Record<string, unknown>, idp: Partial<IdentityProvide
 
 it('a valid assertion: the claims, the IdP and the jti as replay key', async () => {
   const result = await check({ jti: 'jti-1', extra: { nested: true } });
-  expect(result.claims).toEqual({ iss: ISSUER, sub: 'alice', aud: AUDIENCE, iat: NOW_S, exp: NOW_S + 300, jti: 'jti-1', extra: { nested: true } });
+  expect(result.claims).toEqual({
+    iss: ISSUER,
+    sub: 'alice',
+    aud: AUDIENCE,
+    iat: NOW_S,
+    exp: NOW_S + 300,
+    jti: 'jti-1',
+    extra: { nested: true },
+  });
   expect(result.idp.name).toBe(ISSUER);
   expect(result.replayKey).toBe('jti-1');
 });
@@ -41,7 +49,8 @@ describe('one test per reason', () => {
   it('iat_too_old', async () => expect(await reason({ iat: NOW_S - 3600 }, { iatMaxAgeSeconds: 600 })).toBe('iat_too_old'));
   it('jti_missing', async () => expect(await reason({ jti: undefined })).toBe('jti_missing'));
   it('jti_invalid', async () => expect(await reason({ jti: 'x'.repeat(257) })).toBe('jti_invalid'));
-  it('subject_not_allowed', async () => expect(await reason({ sub: 'mallory' }, { allowedSubjects: ['alice', 'bob'] })).toBe('subject_not_allowed'));
+  it('subject_not_allowed', async () =>
+    expect(await reason({ sub: 'mallory' }, { allowedSubjects: ['alice', 'bob'] })).toBe('subject_not_allowed'));
   it('client_not_allowed', async () => expect(await reason({}, { allowedClients: ['another-client'] })).toBe('client_not_allowed'));
 });
 
@@ -112,7 +121,9 @@ describe('audience', () => {
     expect(await reason({ aud: `${url}/` }, { aliases: [] }, url)).toBe('audience_mismatch');
   });
   it('with aliases, the token endpoint URL alone is not enough', async () => {
-    expect(await reason({ aud: 'https://as.example.test/oauth2/token' }, { aliases: ['wso2-IS'] }, 'https://as.example.test/oauth2/token')).toBe('audience_mismatch');
+    expect(
+      await reason({ aud: 'https://as.example.test/oauth2/token' }, { aliases: ['wso2-IS'] }, 'https://as.example.test/oauth2/token'),
+    ).toBe('audience_mismatch');
   });
   it('without aliases or a token endpoint URL, nothing matches', async () => {
     expect(await reason({ aud: AUDIENCE }, { aliases: [] })).toBe('audience_mismatch');

@@ -8,7 +8,8 @@ const HEADER = b64('{"alg":"ES256"}');
 const PAYLOAD = b64('{"iss":"x"}');
 const SIG = b64('sig');
 
-const decodeReason = (assertion: unknown, maxAssertionBytes?: number) => reasonOf(Promise.resolve().then(() => decodeAssertion(assertion as string, { maxAssertionBytes })));
+const decodeReason = (assertion: unknown, maxAssertionBytes?: number) =>
+  reasonOf(Promise.resolve().then(() => decodeAssertion(assertion as string, { maxAssertionBytes })));
 
 describe('decodeAssertion', () => {
   it('takes a compact JWS apart', () => {
@@ -71,10 +72,16 @@ describe('decodeAssertion', () => {
       ['a payload that is null', rawJws({ alg: 'ES256' }, 'null')],
       ['a payload that is a number', rawJws({ alg: 'ES256' }, '1700000000')],
       ['a payload that is not JSON (a nested JWT)', rawJws({ alg: 'ES256', cty: 'JWT' }, `${HEADER}.${PAYLOAD}.${SIG}`)],
-      ['a header with a byte-order mark', rawJws(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"alg":"ES256"}')]), { iss: 'x' })],
+      [
+        'a header with a byte-order mark',
+        rawJws(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"alg":"ES256"}')]), { iss: 'x' }),
+      ],
       ['a payload that is not UTF-8 (Latin-1)', rawJws({ alg: 'ES256' }, Buffer.from('{"sub":"Zo\xeb"}', 'latin1'))],
       ['a payload with an overlong UTF-8 form', rawJws({ alg: 'ES256' }, Buffer.from([0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x3a, 0x31, 0x7d]))],
-      ['a payload with a UTF-8-encoded surrogate', rawJws({ alg: 'ES256' }, Buffer.from([0x7b, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x3a, 0x31, 0x7d]))],
+      [
+        'a payload with a UTF-8-encoded surrogate',
+        rawJws({ alg: 'ES256' }, Buffer.from([0x7b, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x3a, 0x31, 0x7d])),
+      ],
       ['a duplicate header member', rawJws('{"alg":"ES256","alg":"none"}', { iss: 'x' })],
       ['a duplicate claim', rawJws({ alg: 'ES256' }, '{"sub":"alice","iss":"x","sub":"admin"}')],
       ['a duplicate claim spelled with an escape', rawJws({ alg: 'ES256' }, '{"sub":"alice","\\u0073ub":"admin"}')],
@@ -90,8 +97,12 @@ describe('decodeAssertion', () => {
     expect(PAYLOAD.endsWith('0')).toBe(true);
     const respelled = `${PAYLOAD.slice(0, -1)}1`;
     expect(Buffer.from(respelled, 'base64url')).toEqual(Buffer.from(PAYLOAD, 'base64url'));
-    expect(() => decodeAssertion(`${HEADER}.${respelled}.${SIG}`)).toThrow(expect.objectContaining({ reason: 'assertion_malformed', detail: 'payload: not canonical base64url' }));
-    expect(() => decodeAssertion(`${HEADER}.${PAYLOAD}.AB`)).toThrow(expect.objectContaining({ detail: 'signature: not canonical base64url' }));
+    expect(() => decodeAssertion(`${HEADER}.${respelled}.${SIG}`)).toThrow(
+      expect.objectContaining({ reason: 'assertion_malformed', detail: 'payload: not canonical base64url' }),
+    );
+    expect(() => decodeAssertion(`${HEADER}.${PAYLOAD}.AB`)).toThrow(
+      expect.objectContaining({ detail: 'signature: not canonical base64url' }),
+    );
   });
 
   it('tells member names from string values, escapes and nesting apart', () => {

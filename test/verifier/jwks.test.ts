@@ -61,13 +61,19 @@ describe('an IdP with a JWKS URI, through the default verifier', () => {
     expect(await reasonOf(verify(await signAssertion(attacker, claims(), {}), idp, { verifier }))).toBe('signature_invalid');
     expect(await reasonOf(verify(await signAssertion(attacker, claims(), { kid: rsa.kid }), idp, { verifier }))).toBe('signature_invalid');
     expect(await reasonOf(verify(await signAssertion(ec, claims(), { kid: rsa.kid }), idp, { verifier }))).toBe('no_usable_key');
-    expect(await reasonOf(verify(await signAssertion(rsa, claims(), { kid: rsa.kid }), jwksIdp({ algorithms: ['ES256'] }), { verifier }))).toBe('alg_not_allowed');
+    expect(
+      await reasonOf(verify(await signAssertion(rsa, claims(), { kid: rsa.kid }), jwksIdp({ algorithms: ['ES256'] }), { verifier })),
+    ).toBe('alg_not_allowed');
   });
 
   it('an unknown issuer never causes a JWKS request', async () => {
     const verifier = createAssertionVerifier();
     const before = idpServer.requests;
-    expect(await reasonOf(verify(await signAssertion(rsa, claims({ iss: 'https://nobody.example' }), { kid: 'ghost' }), jwksIdp(), { verifier }))).toBe('issuer_unknown');
+    expect(
+      await reasonOf(
+        verify(await signAssertion(rsa, claims({ iss: 'https://nobody.example' }), { kid: 'ghost' }), jwksIdp(), { verifier }),
+      ),
+    ).toBe('issuer_unknown');
     expect(idpServer.requests).toBe(before);
   });
 });
@@ -98,7 +104,9 @@ describe('an IdP with both certificates and a JWKS URI: the union, certificates 
   it('verifies with either: a certificate key and a JWKS key', async () => {
     const verifier = createAssertionVerifier();
     const idp = idpRecord([certKey], { jwksUri: idpServer.url() });
-    expect((await verify(await signAssertion(certKey, claims(), { kid: certKey.kid }), idp, { verifier })).keyId).toBe(`cert:${certKey.thumbprint}`);
+    expect((await verify(await signAssertion(certKey, claims(), { kid: certKey.kid }), idp, { verifier })).keyId).toBe(
+      `cert:${certKey.thumbprint}`,
+    );
     expect((await verify(await signAssertion(certKey, claims(), {}), idp, { verifier })).keyId).toBe(`cert:${certKey.thumbprint}`);
     expect((await verify(await signAssertion(ec, claims(), { kid: ec.kid }), idp, { verifier })).keyId).toMatch(/^jwks:/);
     expect((await verify(await signAssertion(rsa, claims(), {}), idp, { verifier })).keyId).toMatch(/^jwks:/);
@@ -117,8 +125,12 @@ describe('an IdP with both certificates and a JWKS URI: the union, certificates 
       const verifier = createAssertionVerifier();
       const idp = idpRecord([certKey], { jwksUri: down.url() });
       const started = performance.now();
-      expect((await verify(await signAssertion(certKey, claims(), { kid: certKey.kid }), idp, { verifier })).keyId).toBe(`cert:${certKey.thumbprint}`);
-      expect((await verify(await signAssertion(certKey, claims(), { 'x5t#S256': certKey.thumbprint }), idp, { verifier })).keyId).toBe(`cert:${certKey.thumbprint}`);
+      expect((await verify(await signAssertion(certKey, claims(), { kid: certKey.kid }), idp, { verifier })).keyId).toBe(
+        `cert:${certKey.thumbprint}`,
+      );
+      expect((await verify(await signAssertion(certKey, claims(), { 'x5t#S256': certKey.thumbprint }), idp, { verifier })).keyId).toBe(
+        `cert:${certKey.thumbprint}`,
+      );
       expect(performance.now() - started).toBeLessThan(1000); // a wait for the JWKS would be 2000 ms
       expect(down.requests).toBe(0);
     });
@@ -148,7 +160,13 @@ describe('combineKeySources', () => {
     return source;
   };
   const failing = (error: unknown): KeySource & { calls: number } => {
-    const source = { calls: 0, getKeys: async () => { source.calls++; throw error; } };
+    const source = {
+      calls: 0,
+      getKeys: async () => {
+        source.calls++;
+        throw error;
+      },
+    };
     return source;
   };
   const idp = idpRecord([]);

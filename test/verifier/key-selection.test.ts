@@ -62,7 +62,9 @@ describe('hints select among the IdP keys', () => {
   it("a kid stored on another IdP's certificate does not name a key here", async () => {
     const other = idpRecord([certRecord(attacker, 'shared-looking')], { name: 'other-idp' });
     const ourIdp = idpRecord([certRecord(ours, 'ours-kid')]);
-    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { kid: 'shared-looking' }), [ourIdp, other]))).toBe('key_not_found');
+    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { kid: 'shared-looking' }), [ourIdp, other]))).toBe(
+      'key_not_found',
+    );
   });
 });
 
@@ -77,7 +79,9 @@ describe('keys the token brings are never used', () => {
     const jwk = await exportJWK(attacker.publicKey);
     expect(await reasonOf(verify(await signAssertion(attacker, claims(), { jwk }), idpRecord([ours])))).toBe('signature_invalid');
     // ...with its thumbprint as kid, as RFC 7638-minded signers do: still not a key of ours.
-    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { jwk, kid: attacker.thumbprint }), idpRecord([ours])))).toBe('key_not_found');
+    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { jwk, kid: attacker.thumbprint }), idpRecord([ours])))).toBe(
+      'key_not_found',
+    );
   });
 
   it('a jwk header carrying our own public key, signed by the attacker', async () => {
@@ -90,26 +94,34 @@ describe('keys the token brings are never used', () => {
     ['x5u', { x5u: 'https://attacker.example/cert.pem' }],
   ])('a %s URL is not fetched', async (_name, header) => {
     expect(await reasonOf(verify(await signAssertion(attacker, claims(), header), idpRecord([ours])))).toBe('signature_invalid');
-    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { ...header, kid: 'attacker-kid' }), idpRecord([ours])))).toBe('key_not_found');
+    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { ...header, kid: 'attacker-kid' }), idpRecord([ours])))).toBe(
+      'key_not_found',
+    );
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
   it("an x5c chain with the attacker's certificate", async () => {
     const x5c = [pemBody(attacker.certificatePem)];
     expect(await reasonOf(verify(await signAssertion(attacker, claims(), { x5c }), idpRecord([ours])))).toBe('signature_invalid');
-    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { x5c, 'x5t#S256': attacker.thumbprint }), idpRecord([ours])))).toBe('key_not_found');
+    expect(
+      await reasonOf(verify(await signAssertion(attacker, claims(), { x5c, 'x5t#S256': attacker.thumbprint }), idpRecord([ours]))),
+    ).toBe('key_not_found');
   });
 
   it('an x5c chain naming our certificate, signed by the attacker', async () => {
     const x5c = [pemBody(ours.certificatePem)];
-    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { x5c, 'x5t#S256': ours.thumbprint }), idpRecord([ours])))).toBe('signature_invalid');
+    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { x5c, 'x5t#S256': ours.thumbprint }), idpRecord([ours])))).toBe(
+      'signature_invalid',
+    );
   });
 
   it("another IdP's key signing our issuer", async () => {
     const ourIdp = idpRecord([ours]);
     const otherIdp = idpRecord([attacker], { name: 'https://other-idp.example' });
     expect(await reasonOf(verify(await signAssertion(attacker, claims()), [ourIdp, otherIdp]))).toBe('signature_invalid');
-    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { kid: attacker.kid }), [ourIdp, otherIdp]))).toBe('key_not_found');
+    expect(await reasonOf(verify(await signAssertion(attacker, claims(), { kid: attacker.kid }), [ourIdp, otherIdp]))).toBe(
+      'key_not_found',
+    );
     // The same key is good for its own issuer.
     await expect(verify(await signAssertion(attacker, claims({ iss: otherIdp.name })), [ourIdp, otherIdp])).resolves.toBeDefined();
   });
@@ -124,7 +136,11 @@ describe('certificate validity windows', () => {
       makeSigningKey('ES256', { kid: 'old', notBefore: new Date(NOW.getTime() - 400 * DAY), notAfter: new Date(NOW.getTime() - DAY) }),
       makeSigningKey('ES256', { kid: 'new' }),
     ]);
-    future = await makeSigningKey('ES256', { kid: 'next', notBefore: new Date(NOW.getTime() + DAY), notAfter: new Date(NOW.getTime() + 400 * DAY) });
+    future = await makeSigningKey('ES256', {
+      kid: 'next',
+      notBefore: new Date(NOW.getTime() + DAY),
+      notAfter: new Date(NOW.getTime() + 400 * DAY),
+    });
   });
 
   it('an expired certificate beside a valid one: the valid one works, with or without a kid', async () => {
@@ -152,15 +168,21 @@ describe('certificate validity windows', () => {
   });
 
   it('the window is inclusive at both ends', async () => {
-    const assertionAt = (at: Date) => signAssertion(fresh, { ...claims(), iat: Math.floor(at.getTime() / 1000), exp: Math.floor(at.getTime() / 1000) + 300 });
+    const assertionAt = (at: Date) =>
+      signAssertion(fresh, { ...claims(), iat: Math.floor(at.getTime() / 1000), exp: Math.floor(at.getTime() / 1000) + 300 });
     const idp = idpRecord([fresh]);
-    for (const at of [fresh.notBefore, fresh.notAfter]) await expect(verify(await assertionAt(at), idp, { now: at })).resolves.toBeDefined();
+    for (const at of [fresh.notBefore, fresh.notAfter])
+      await expect(verify(await assertionAt(at), idp, { now: at })).resolves.toBeDefined();
     const after = new Date(fresh.notAfter.getTime() + 1000);
     expect(await reasonOf(verify(await assertionAt(after), idp, { now: after }))).toBe('no_usable_key');
   });
 
   it('a reissued certificate over the same key: the current one verifies', async () => {
-    const lapsed = await reissueCertificate(fresh, { kid: 'lapsed', notBefore: new Date(NOW.getTime() - 10 * DAY), notAfter: new Date(NOW.getTime() - DAY) });
+    const lapsed = await reissueCertificate(fresh, {
+      kid: 'lapsed',
+      notBefore: new Date(NOW.getTime() - 10 * DAY),
+      notAfter: new Date(NOW.getTime() - DAY),
+    });
     const idp = idpRecord([certRecord(lapsed, 'lapsed'), certRecord(fresh, 'new')]);
     expect((await verify(await signAssertion(fresh, claims()), idp)).keyId).toBe(`cert:${fresh.thumbprint}`);
     expect(await reasonOf(verify(await signAssertion(fresh, claims(), { kid: 'lapsed' }), idp))).toBe('no_usable_key');
@@ -175,7 +197,11 @@ describe('stored certificates that cannot be used are skipped, never fatal', () 
   it('a row whose PEM is not a certificate, or whose thumbprint does not match its DER, beside a good one', async () => {
     const good = certRecord(ours);
     const garbage = { ...certRecord(attacker), pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', kid: 'garbage' };
-    const mislabelled = { ...certRecord(attacker), thumbprint: good.thumbprint.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')), kid: 'mislabelled' };
+    const mislabelled = {
+      ...certRecord(attacker),
+      thumbprint: good.thumbprint.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+      kid: 'mislabelled',
+    };
     const idp = idpRecord([garbage, mislabelled, good]);
     expect((await verify(await signAssertion(ours, claims()), idp)).keyId).toBe(`cert:${ours.thumbprint}`);
     expect(await reasonOf(verify(await signAssertion(attacker, claims(), { kid: 'garbage' }), idp))).toBe('key_not_found');
@@ -229,10 +255,18 @@ describe('custom key sources', () => {
   });
 
   it('a source that cannot answer refuses with its own error (e.g. key_source_unavailable)', async () => {
-    const down: KeySource = { getKeys: async () => { throw new JwtBearerError('key_source_unavailable', { detail: 'jwks fetch timed out' }); } };
+    const down: KeySource = {
+      getKeys: async () => {
+        throw new JwtBearerError('key_source_unavailable', { detail: 'jwks fetch timed out' });
+      },
+    };
     const verifier = createAssertionVerifier({ keySources: [down] });
     const error = await refusal(verify(await signAssertion(ours, claims()), idpRecord([ours]), { verifier }));
-    expect({ reason: error.reason, error: error.error, status: error.status }).toEqual({ reason: 'key_source_unavailable', error: 'temporarily_unavailable', status: 503 });
+    expect({ reason: error.reason, error: error.error, status: error.status }).toEqual({
+      reason: 'key_source_unavailable',
+      error: 'temporarily_unavailable',
+      status: 503,
+    });
   });
 
   it('a key that OpenSSL refuses for the alg is unusable, not fatal', async () => {
@@ -247,6 +281,12 @@ describe('custom key sources', () => {
 
   it('an error of the IdP lookup passes through unchanged', async () => {
     const down = new StoreUnavailableError(new Error('connect ECONNREFUSED'));
-    await expect(verify(await signAssertion(ours, claims()), [], { findIdentityProvider: async () => { throw down; } })).rejects.toBe(down);
+    await expect(
+      verify(await signAssertion(ours, claims()), [], {
+        findIdentityProvider: async () => {
+          throw down;
+        },
+      }),
+    ).rejects.toBe(down);
   });
 });

@@ -22,11 +22,22 @@ let nextId = 1;
 /** A stored certificate row for `key`, as the store would hand it out. */
 export function certRecord(key: TestSigningKey, kid: string | null = key.kid): CertificateRecord {
   const parsed = parseCertificate(key.certificatePem);
-  return { id: String(nextId++), pem: parsed.pem, thumbprint: parsed.thumbprint, subject: parsed.subject, notBefore: parsed.notBefore, notAfter: parsed.notAfter, kid };
+  return {
+    id: String(nextId++),
+    pem: parsed.pem,
+    thumbprint: parsed.thumbprint,
+    subject: parsed.subject,
+    notBefore: parsed.notBefore,
+    notAfter: parsed.notAfter,
+    kid,
+  };
 }
 
 /** An enabled IdP of {@link TENANT} named {@link ISSUER} with the store's defaults; `keys` become its certificates. */
-export function idpRecord(keys: Array<TestSigningKey | CertificateRecord>, overrides: Partial<IdentityProviderRecord> = {}): IdentityProviderRecord {
+export function idpRecord(
+  keys: Array<TestSigningKey | CertificateRecord>,
+  overrides: Partial<IdentityProviderRecord> = {},
+): IdentityProviderRecord {
   return {
     id: `idp-${nextId++}`,
     tenantId: TENANT,
@@ -58,7 +69,11 @@ export interface VerifyOptions extends Partial<VerifyContext> {
 }
 
 /** Verifies `assertion` against `idps` at {@link NOW}. */
-export function verify(assertion: string, idps: IdentityProviderRecord | IdentityProviderRecord[], options: VerifyOptions = {}): Promise<VerifierResult> {
+export function verify(
+  assertion: string,
+  idps: IdentityProviderRecord | IdentityProviderRecord[],
+  options: VerifyOptions = {},
+): Promise<VerifierResult> {
   const { verifier = sharedVerifier, ...ctx } = options;
   return verifier.verify(assertion, {
     tenantId: TENANT,

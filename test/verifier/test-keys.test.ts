@@ -1,7 +1,15 @@
 /** The test key helpers themselves: what other suites build on. */
 import { importX509, jwtVerify, decodeProtectedHeader } from 'jose';
 import { parseCertificate } from '../../lib/certificates';
-import { assertionClaims, makeSigningKey, rawJws, reissueCertificate, sharedSigningKey, signAssertion, TEST_ALGORITHMS } from '../helpers/keys';
+import {
+  assertionClaims,
+  makeSigningKey,
+  rawJws,
+  reissueCertificate,
+  sharedSigningKey,
+  signAssertion,
+  TEST_ALGORITHMS,
+} from '../helpers/keys';
 
 describe('test/helpers/keys', () => {
   it.each(TEST_ALGORITHMS)('%s: a key, a certificate the store accepts, and a JWS that verifies with it', async (alg) => {

@@ -23,7 +23,14 @@ describe('step 3: the issuer', () => {
       refusal(verify(assertion, idpRecord([es], { tenantId: 'another-tenant' }))),
     ]);
     for (const error of outcomes) {
-      expect({ reason: error.reason, error: error.error, status: error.status, message: error.message, detail: error.detail, cause: error.cause }).toEqual({
+      expect({
+        reason: error.reason,
+        error: error.error,
+        status: error.status,
+        message: error.message,
+        detail: error.detail,
+        cause: error.cause,
+      }).toEqual({
         reason: 'issuer_unknown',
         error: 'invalid_grant',
         status: 400,
@@ -66,7 +73,9 @@ describe('step 2: crit', () => {
   });
 
   it('other unknown header parameters without crit are ignored (RFC 7515 §4)', async () => {
-    await expect(verify(await signAssertion(es, claims(), { typ: 'at+jwt', cty: 'x', 'urn:example:ext': { a: 1 } }), idpRecord([es]))).resolves.toBeDefined();
+    await expect(
+      verify(await signAssertion(es, claims(), { typ: 'at+jwt', cty: 'x', 'urn:example:ext': { a: 1 } }), idpRecord([es])),
+    ).resolves.toBeDefined();
   });
 });
 
@@ -74,19 +83,64 @@ describe('the order of the steps: the first failure wins', () => {
   const unknownIdp: never[] = [];
   it.each<[string, () => Promise<string>, () => unknown, string]>([
     ['too large before malformed', async () => 'x'.repeat(20000), () => [], 'assertion_too_large'],
-    ['malformed before alg none', async () => rawJws('{"alg":"none","alg":"none"}', claims(), ''), () => idpRecord([es]), 'assertion_malformed'],
+    [
+      'malformed before alg none',
+      async () => rawJws('{"alg":"none","alg":"none"}', claims(), ''),
+      () => idpRecord([es]),
+      'assertion_malformed',
+    ],
     ['alg none before an unknown issuer', async () => rawJws({ alg: 'none' }, claims(), ''), () => unknownIdp, 'alg_not_allowed'],
     ['HS256 before an unknown issuer', async () => rawJws({ alg: 'HS256' }, claims()), () => unknownIdp, 'alg_not_allowed'],
     ['alg before crit', async () => rawJws({ alg: 'none', crit: ['x'] }, claims(), ''), () => idpRecord([es]), 'alg_not_allowed'],
-    ['crit before an unknown issuer', async () => signRawJws(es, { alg: 'ES256', crit: ['x'] }, claims()), () => unknownIdp, 'crit_unsupported'],
-    ['crit before a non-string kid', async () => signRawJws(es, { alg: 'ES256', crit: ['x'], kid: 5 }, claims()), () => idpRecord([es]), 'crit_unsupported'],
+    [
+      'crit before an unknown issuer',
+      async () => signRawJws(es, { alg: 'ES256', crit: ['x'] }, claims()),
+      () => unknownIdp,
+      'crit_unsupported',
+    ],
+    [
+      'crit before a non-string kid',
+      async () => signRawJws(es, { alg: 'ES256', crit: ['x'], kid: 5 }, claims()),
+      () => idpRecord([es]),
+      'crit_unsupported',
+    ],
     ['a non-string kid before an unknown issuer', async () => signAssertion(es, claims(), { kid: 5 }), () => unknownIdp, 'key_not_found'],
-    ['an unknown issuer before the allow-list (which needs the IdP)', async () => signAssertion(es, claims()), () => unknownIdp, 'issuer_unknown'],
-    ['the allow-list before the key', async () => signAssertion(es, claims(), { kid: 'nope' }), () => idpRecord([es], { algorithms: ['RS256'] }), 'alg_not_allowed'],
-    ['an unknown kid before the signature', async () => rawJws({ alg: 'ES256', kid: 'nope' }, claims()), () => idpRecord([es]), 'key_not_found'],
-    ['the signature before the claims', async () => rawJws({ alg: 'ES256' }, claims({ exp: NOW_S - 3600, sub: '' })), () => idpRecord([es]), 'signature_invalid'],
-    ['no usable key before the claims', async () => signAssertion(ed, claims({ exp: NOW_S - 3600 })), () => idpRecord([es]), 'no_usable_key'],
-    ['the claims before the lists', async () => signAssertion(es, claims({ exp: NOW_S - 3600 })), () => idpRecord([es], { allowedClients: [] }), 'assertion_expired'],
+    [
+      'an unknown issuer before the allow-list (which needs the IdP)',
+      async () => signAssertion(es, claims()),
+      () => unknownIdp,
+      'issuer_unknown',
+    ],
+    [
+      'the allow-list before the key',
+      async () => signAssertion(es, claims(), { kid: 'nope' }),
+      () => idpRecord([es], { algorithms: ['RS256'] }),
+      'alg_not_allowed',
+    ],
+    [
+      'an unknown kid before the signature',
+      async () => rawJws({ alg: 'ES256', kid: 'nope' }, claims()),
+      () => idpRecord([es]),
+      'key_not_found',
+    ],
+    [
+      'the signature before the claims',
+      async () => rawJws({ alg: 'ES256' }, claims({ exp: NOW_S - 3600, sub: '' })),
+      () => idpRecord([es]),
+      'signature_invalid',
+    ],
+    [
+      'no usable key before the claims',
+      async () => signAssertion(ed, claims({ exp: NOW_S - 3600 })),
+      () => idpRecord([es]),
+      'no_usable_key',
+    ],
+    [
+      'the claims before the lists',
+      async () => signAssertion(es, claims({ exp: NOW_S - 3600 })),
+      () => idpRecord([es], { allowedClients: [] }),
+      'assertion_expired',
+    ],
   ])('%s', async (_name, make, idps, expected) => {
     expect(await reasonOf(verify(await make(), idps() as never))).toBe(expected);
   });

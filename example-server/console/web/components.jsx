@@ -73,7 +73,14 @@ export function TextArea({ id, label, hint, error, value, onInput, rows = 3, ...
 export function SelectField({ id, label, hint, error, value, onChange, options }) {
   return (
     <FieldShell id={id} label={label} hint={hint} error={error}>
-      <select id={id} name={id} value={value} onChange={(e) => onChange(e.currentTarget.value)} aria-describedby={describedBy(id, hint, error)} aria-invalid={error ? 'true' : undefined}>
+      <select
+        id={id}
+        name={id}
+        value={value}
+        onChange={(e) => onChange(e.currentTarget.value)}
+        aria-describedby={describedBy(id, hint, error)}
+        aria-invalid={error ? 'true' : undefined}
+      >
         {options.map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}
@@ -105,7 +112,14 @@ export function FileField({ id, label, hint, error, onFiles, inputRef, multiple 
 export function Checkbox({ id, label, checked, onChange, hint, error }) {
   return (
     <div class={`field checkbox${error ? ' has-error' : ''}`}>
-      <input id={id} name={id} type="checkbox" checked={checked} onChange={(e) => onChange(e.currentTarget.checked)} aria-describedby={describedBy(id, hint, error)} />
+      <input
+        id={id}
+        name={id}
+        type="checkbox"
+        checked={checked}
+        onChange={(e) => onChange(e.currentTarget.checked)}
+        aria-describedby={describedBy(id, hint, error)}
+      />
       <label for={id}>{label}</label>
       <FieldNotes id={id} hint={hint} error={error} />
     </div>

@@ -27,13 +27,18 @@ async function admin<T>(baseUrl: string, adminToken: string, path: string, body:
 export async function createBenchApplication(baseUrl: string, adminToken: string): Promise<BenchApplication> {
   const app = await admin<BenchApplication>(baseUrl, adminToken, '/applications', { owner: 'admin', name: 'Bench', keyType: 'PRODUCTION' });
   for (const grant of [JWT_BEARER_GRANT_TYPE, 'client_credentials']) {
-    if (!app.grants.includes(grant)) throw new Error(`the application was created without the ${grant} grant (grants: ${app.grants.join(', ')})`);
+    if (!app.grants.includes(grant))
+      throw new Error(`the application was created without the ${grant} grant (grants: ${app.grants.join(', ')})`);
   }
   return app;
 }
 
 /** An IdP with one RS256 certificate, whose alias is the token URL. */
-export async function createBenchIdp(baseUrl: string, adminToken: string, idp: { name: string; certificatePem: string; kid: string; alias: string }): Promise<BenchIdp> {
+export async function createBenchIdp(
+  baseUrl: string,
+  adminToken: string,
+  idp: { name: string; certificatePem: string; kid: string; alias: string },
+): Promise<BenchIdp> {
   return admin<BenchIdp>(baseUrl, adminToken, '/identity-providers', {
     name: idp.name,
     certificates: [{ pem: idp.certificatePem, kid: idp.kid }],

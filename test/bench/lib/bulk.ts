@@ -35,15 +35,21 @@ export async function insertExtraIdps(url: string, benchIdpId: string, extra: nu
  * Written against whichever shape the table has: (tenant_id, idp_name, jti, expires_at), or the older
  * (idp_id, jti, expires_at); a column of either that exists is filled.
  */
-export async function insertReplayRows(url: string, benchIdp: { id: string; name: string }, rows: number): Promise<{ shape: string; ms: number }> {
+export async function insertReplayRows(
+  url: string,
+  benchIdp: { id: string; name: string },
+  rows: number,
+): Promise<{ shape: string; ms: number }> {
   const started = performance.now();
   let shape = '';
   await withClient(url, async (c) => {
     const tenantId = await tenantOf(c, benchIdp.id);
     const columns = new Set(
-      (await c.query<{ column_name: string }>(
-        `select column_name from information_schema.columns where table_schema = current_schema() and table_name = 'jwt_bearer_used_assertions'`,
-      )).rows.map((r) => r.column_name),
+      (
+        await c.query<{ column_name: string }>(
+          `select column_name from information_schema.columns where table_schema = current_schema() and table_name = 'jwt_bearer_used_assertions'`,
+        )
+      ).rows.map((r) => r.column_name),
     );
     const fill: Array<[string, string]> = [
       ['tenant_id', '$1::uuid'],
@@ -71,7 +77,8 @@ export async function countRows(url: string, table: 'jwt_bearer_identity_provide
 }
 
 async function tenantOf(c: Client, idpId: string): Promise<string> {
-  const row = (await c.query<{ tenant_id: string }>('select tenant_id from jwt_bearer_identity_providers where id = $1::uuid', [idpId])).rows[0];
+  const row = (await c.query<{ tenant_id: string }>('select tenant_id from jwt_bearer_identity_providers where id = $1::uuid', [idpId]))
+    .rows[0];
   if (!row) throw new Error(`no IdP ${idpId} in the benchmark database`);
   return row.tenant_id;
 }

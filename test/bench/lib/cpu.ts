@@ -37,7 +37,12 @@ function readProcs(): Map<number, ProcStat> {
     const comm = text.slice(text.indexOf('(') + 1, close);
     const f = text.slice(close + 2).split(' ');
     // After comm: [0] state, [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime.
-    procs.set(Number(entry), { pid: Number(entry), ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    procs.set(Number(entry), {
+      pid: Number(entry),
+      ppid: Number(f[1]),
+      comm,
+      ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
+    });
   }
   return procs;
 }
@@ -56,7 +61,8 @@ function descendants(procs: Map<number, ProcStat>, root: number): number[] {
   return out;
 }
 
-const sumMs = (procs: Map<number, ProcStat>, pids: number[]) => (pids.reduce((s, pid) => s + procs.get(pid)!.ticks, 0) * 1000) / CLOCK_TICKS_PER_SECOND;
+const sumMs = (procs: Map<number, ProcStat>, pids: number[]) =>
+  (pids.reduce((s, pid) => s + procs.get(pid)!.ticks, 0) * 1000) / CLOCK_TICKS_PER_SECOND;
 
 export interface CpuSnapshot {
   /** CPU ms of the server's process tree. */

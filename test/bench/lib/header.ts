@@ -10,7 +10,10 @@ export async function printHeader(options: BenchOptions, argv: readonly string[]
     .filter(([k]) => k.startsWith('BENCH_') || k === 'TEST_DATABASE_URL')
     .map(([k, v]) => `${k}=${v}`)
     .sort();
-  const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}` : `${process.argv.slice(0, 2).join(' ')} ${argv.join(' ')}`.trim();
+  const command =
+    process.env.npm_lifecycle_event === 'bench'
+      ? `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`
+      : `${process.argv.slice(0, 2).join(' ')} ${argv.join(' ')}`.trim();
   const lines = [
     'oauth2-jwt-bearer benchmark',
     `  date:        ${new Date().toISOString()}`,

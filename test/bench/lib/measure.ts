@@ -31,7 +31,10 @@ export async function measure(n: number, concurrency: number, op: (i: number) =>
  * Runs each named measurement once per round, in the same order every round (A,B,A,B,A,B), so that a
  * drift of the machine within the run (±30 % within minutes here) hits every side alike.
  */
-export async function alternate<K extends string, T>(rounds: number, runs: Record<K, (round: number) => Promise<T>>): Promise<Record<K, T[]>> {
+export async function alternate<K extends string, T>(
+  rounds: number,
+  runs: Record<K, (round: number) => Promise<T>>,
+): Promise<Record<K, T[]>> {
   const names = Object.keys(runs) as K[];
   const out = Object.fromEntries(names.map((k) => [k, [] as T[]])) as Record<K, T[]>;
   for (let round = 0; round < rounds; round++) {

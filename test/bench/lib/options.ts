@@ -73,6 +73,7 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, intege
 function workerList(raw: string | undefined): number[] {
   if (raw === undefined || raw.trim() === '') return [1, 2];
   const values = raw.split(',').map((w) => Number(w.trim()));
-  if (!values.every((w) => Number.isInteger(w) && w > 0)) throw new UsageError(`BENCH_WORKERS must be whole numbers separated by commas, e.g. 2 or 1,2; got ${JSON.stringify(raw)}.`);
+  if (!values.every((w) => Number.isInteger(w) && w > 0))
+    throw new UsageError(`BENCH_WORKERS must be whole numbers separated by commas, e.g. 2 or 1,2; got ${JSON.stringify(raw)}.`);
   return values;
 }

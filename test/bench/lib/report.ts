@@ -2,7 +2,17 @@ import { median, ms, rate } from './stats';
 import type { RunFigure } from './target';
 
 /** Table rows of end-to-end runs, and the medians of a set of runs. */
-export const RUN_HEADERS = ['run', 'req/s', 'p50 ms', 'p99 ms', 'ok', 'server CPU ms/req', 'postgres CPU ms/req', 'loadgen CPU ms/req', 'node procs'];
+export const RUN_HEADERS = [
+  'run',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'ok',
+  'server CPU ms/req',
+  'postgres CPU ms/req',
+  'loadgen CPU ms/req',
+  'node procs',
+];
 
 export interface RunMedians {
   perSecond: number;
@@ -31,9 +41,29 @@ export function medians(runs: readonly RunFigure[]): RunMedians {
 }
 
 export function runRow(label: string, r: RunFigure): string[] {
-  return [label, rate(r.perSecond), ms(r.p50Ms), ms(r.p99Ms), String(r.ok), ms(r.cpu.serverMs), ms(r.cpu.postgresMs), ms(r.cpu.loadMs), String(r.cpu.serverProcesses)];
+  return [
+    label,
+    rate(r.perSecond),
+    ms(r.p50Ms),
+    ms(r.p99Ms),
+    String(r.ok),
+    ms(r.cpu.serverMs),
+    ms(r.cpu.postgresMs),
+    ms(r.cpu.loadMs),
+    String(r.cpu.serverProcesses),
+  ];
 }
 
 export function medianRow(label: string, m: RunMedians): string[] {
-  return [label, rate(m.perSecond), ms(m.p50Ms), ms(m.p99Ms), String(Math.round(m.ok)), ms(m.serverMs), ms(m.postgresMs), ms(m.loadMs), String(m.serverProcesses)];
+  return [
+    label,
+    rate(m.perSecond),
+    ms(m.p50Ms),
+    ms(m.p99Ms),
+    String(Math.round(m.ok)),
+    ms(m.serverMs),
+    ms(m.postgresMs),
+    ms(m.loadMs),
+    String(m.serverProcesses),
+  ];
 }

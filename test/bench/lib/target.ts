@@ -84,11 +84,16 @@ export class Target {
 
   /** One JWT grant signed by the test helpers (not the minter) and one client_credentials grant must work. */
   private async smokeTest(): Promise<void> {
-    const assertion = await signAssertion(this.options.key, assertionClaims({ iss: BENCH_IDP, aud: this.server.tokenUrl, sub: 'bench-user' }), { kid: this.options.key.kid });
+    const assertion = await signAssertion(
+      this.options.key,
+      assertionClaims({ iss: BENCH_IDP, aud: this.server.tokenUrl, sub: 'bench-user' }),
+      { kid: this.options.key.kid },
+    );
     for (const body of [`grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${assertion}`, 'grant_type=client_credentials']) {
       const res = await fetch(this.server.tokenUrl, { method: 'POST', headers: this.headers(), body });
       const text = await res.text();
-      if (res.status !== 200 || !JSON.parse(text).access_token) throw new Error(`smoke test ${body.slice(0, 40)}…: ${res.status} ${text.slice(0, 300)}`);
+      if (res.status !== 200 || !JSON.parse(text).access_token)
+        throw new Error(`smoke test ${body.slice(0, 40)}…: ${res.status} ${text.slice(0, 300)}`);
     }
   }
 
@@ -111,12 +116,21 @@ export class Target {
       nextBody = () => 'grant_type=client_credentials';
     }
     const before = cpuSnapshot(this.server.pid);
-    const result = await runLoad({ url: this.server.tokenUrl, connections: this.options.connections, durationS, headers: { authorization: basicAuth(this.app) }, nextBody });
+    const result = await runLoad({
+      url: this.server.tokenUrl,
+      connections: this.options.connections,
+      durationS,
+      headers: { authorization: basicAuth(this.app) },
+      nextBody,
+    });
     const after = cpuSnapshot(this.server.pid);
     const responses = result.ok + result.non200 + result.noToken;
     const figure: RunFigure = { ...result, grant, cpu: cpuPerRequest(before, after, responses) };
     if (failures(result) > 0) {
-      const why = result.exhausted > 0 ? ` (the assertion pool ran out: raise BENCH_MAX_RPS above ${Math.round(this.bestJwtRps || this.options.maxRps)})` : '';
+      const why =
+        result.exhausted > 0
+          ? ` (the assertion pool ran out: raise BENCH_MAX_RPS above ${Math.round(this.bestJwtRps || this.options.maxRps)})`
+          : '';
       throw new RunFailure(
         `${failures(result)} failed requests in a ${grant} run on ${this.server.baseUrl}${why}: ` +
           `${result.non200} non-200, ${result.noToken} 200 without access_token, ${result.errors} connection errors/timeouts, ${result.exhausted} without an assertion; ${result.ok} ok.\n` +

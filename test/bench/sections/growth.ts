@@ -28,7 +28,8 @@ export async function growthSection(options: BenchOptions, key: TestSigningKey, 
         const took = await insertExtraIdps(t.db.url, t.idp.id, options.idps - 1, t.server.tokenUrl);
         return `inserted ${(options.idps - 1).toLocaleString('en-US')} IdPs (each with an alias) in ${(took / 1000).toFixed(1)} s`;
       },
-      count: (t) => countRows(t.db.url, 'jwt_bearer_identity_providers').then((n) => `${n.toLocaleString('en-US')} IdP${n === 1 ? '' : 's'}`),
+      count: (t) =>
+        countRows(t.db.url, 'jwt_bearer_identity_providers').then((n) => `${n.toLocaleString('en-US')} IdP${n === 1 ? '' : 's'}`),
     }),
   );
 
@@ -68,12 +69,16 @@ async function comparePair(options: BenchOptions, key: TestSigningKey, minter: M
     const grownTarget = b;
     await a.run('jwt', options.warmupS);
     await b.run('jwt', options.warmupS);
-    const runs = await alternate(options.rounds, { base: () => a.run('jwt', options.durationS), grown: () => grownTarget.run('jwt', options.durationS) });
+    const runs = await alternate(options.rounds, {
+      base: () => a.run('jwt', options.durationS),
+      grown: () => grownTarget.run('jwt', options.durationS),
+    });
     const base = medians(runs.base);
     const grown = medians(runs.grown);
     console.log(`\n${pair.title}: ${note}; after the runs: ${await pair.count(a)} vs ${await pair.count(b)}`);
     const rows: string[][] = [];
-    for (let i = 0; i < options.rounds; i++) rows.push(runRow(`${pair.baseline} #${i + 1}`, runs.base[i]!), runRow(`${pair.grown} #${i + 1}`, runs.grown[i]!)); // alternate() ran each `rounds` times
+    for (let i = 0; i < options.rounds; i++)
+      rows.push(runRow(`${pair.baseline} #${i + 1}`, runs.base[i]!), runRow(`${pair.grown} #${i + 1}`, runs.grown[i]!)); // alternate() ran each `rounds` times
     rows.push(medianRow(`${pair.baseline} median`, base), medianRow(`${pair.grown} median`, grown));
     printTable(RUN_HEADERS, rows);
     console.log(`(${pair.baseline}: ${a.assertionNote()}; ${pair.grown}: ${b.assertionNote()})`);
@@ -82,7 +87,7 @@ async function comparePair(options: BenchOptions, key: TestSigningKey, minter: M
     const span = (fs: RunFigure[]): [number, number] => [Math.min(...fs.map((f) => f.perSecond)), Math.max(...fs.map((f) => f.perSecond))];
     const [bLo, bHi] = span(runs.base);
     const [gLo, gHi] = span(runs.grown);
-    const overlap = gLo <= bHi && bLo <= gHi ? '; the rounds of both sides overlap, so the gap is within this run\'s spread' : '';
+    const overlap = gLo <= bHi && bLo <= gHi ? "; the rounds of both sides overlap, so the gap is within this run's spread" : '';
     const verdict = `${Number(r) >= 0.9 ? 'within target' : 'OVER the 10 % target'}${overlap}`;
     return `  ${pair.title}: ${r} (rate ${change(grown.perSecond, base.perSecond)}, server CPU/req ${change(grown.serverMs, base.serverMs)}) — ${verdict}`;
   } finally {

@@ -36,7 +36,11 @@ export async function verifierSection(options: BenchOptions): Promise<void> {
     const uncached = new KnexGrantStore(knex, { cache: false });
     closeStore = deferCleanup(() => store.close());
     const keys = { RS256: await makeSigningKey('RS256', { kid: 'bench-rs' }), ES256: await makeSigningKey('ES256', { kid: 'bench-es' }) };
-    await seedIdp(knex, { name: ISSUER, certificates: Object.values(keys).map((k) => ({ pem: k.certificatePem, kid: k.kid })), aliases: [AUDIENCE] });
+    await seedIdp(knex, {
+      name: ISSUER,
+      certificates: Object.values(keys).map((k) => ({ pem: k.certificatePem, kid: k.kid })),
+      aliases: [AUDIENCE],
+    });
     const tenant = (await store.findTenant('carbon.super'))!;
     const idp = (await store.findIdentityProvider(tenant.id, ISSUER))!;
     const verifier = createAssertionVerifier();
@@ -49,7 +53,9 @@ export async function verifierSection(options: BenchOptions): Promise<void> {
       const key = keys[alg];
       // The verifier keeps no replay state, so one set of assertions serves every round.
       const assertions = await Promise.all(
-        Array.from({ length: n }, (_, i) => signAssertion(key, assertionClaims({ iss: ISSUER, aud: AUDIENCE, sub: `u${i}` }), { kid: key.kid })),
+        Array.from({ length: n }, (_, i) =>
+          signAssertion(key, assertionClaims({ iss: ISSUER, aud: AUDIENCE, sub: `u${i}` }), { kid: key.kid }),
+        ),
       );
       const joseKey = await importX509(key.certificatePem, alg);
       // measure() passes indexes below n, the number of assertions made.
@@ -64,16 +70,30 @@ export async function verifierSection(options: BenchOptions): Promise<void> {
         const j = summarize(r.jose);
         rows.push([
           `${alg}, ${inFlight} in flight`,
-          rate(v.perSecond), rate(j.perSecond), ratio(v.perSecond, j.perSecond),
+          rate(v.perSecond),
+          rate(j.perSecond),
+          ratio(v.perSecond, j.perSecond),
           us(1000 / v.perSecond - 1000 / j.perSecond),
-          `${ms(v.p50Ms)} / ${ms(v.p99Ms)}`, `${ms(j.p50Ms)} / ${ms(j.p99Ms)}`,
-          r.verifier.map((f) => rate(f.perSecond)).join(' '), r.jose.map((f) => rate(f.perSecond)).join(' '),
+          `${ms(v.p50Ms)} / ${ms(v.p99Ms)}`,
+          `${ms(j.p50Ms)} / ${ms(j.p99Ms)}`,
+          r.verifier.map((f) => rate(f.perSecond)).join(' '),
+          r.jose.map((f) => rate(f.perSecond)).join(' '),
         ]);
         ratios.push(`  verifier/jose ${alg}, ${inFlight} in flight: ${ratio(v.perSecond, j.perSecond)}`);
       }
     }
     printTable(
-      ['case (n=' + n + ' per round)', 'verifier op/s', 'jose op/s', 'ratio', 'extra µs/op', 'verifier p50/p99 ms', 'jose p50/p99 ms', 'verifier rounds', 'jose rounds'],
+      [
+        'case (n=' + n + ' per round)',
+        'verifier op/s',
+        'jose op/s',
+        'ratio',
+        'extra µs/op',
+        'verifier p50/p99 ms',
+        'jose p50/p99 ms',
+        'verifier rounds',
+        'jose rounds',
+      ],
       rows,
     );
     console.log('\nratios of medians (verifier / jose jwtVerify; below 1.00 the verifier costs more than jose, above it is faster):');
@@ -102,8 +122,17 @@ async function storeFigures(
   const issuance = (round: number, i: number) =>
     // Cast: the input is being re-keyed; the fields of both shapes are given.
     ({
-      tenantId, idpId: idp.id, idpName: idp.name, clientId: 'bench-client', subject: 's', jti: `ri-${stamp}-${round}-${i}`, replayKey: `ri-${stamp}-${round}-${i}`,
-      replayExpiresAt: new Date(Date.now() + 3600_000), scope: null, accessTokenSha256: `a-${stamp}-${round}-${i}`, refreshTokenSha256: null,
+      tenantId,
+      idpId: idp.id,
+      idpName: idp.name,
+      clientId: 'bench-client',
+      subject: 's',
+      jti: `ri-${stamp}-${round}-${i}`,
+      replayKey: `ri-${stamp}-${round}-${i}`,
+      replayExpiresAt: new Date(Date.now() + 3600_000),
+      scope: null,
+      accessTokenSha256: `a-${stamp}-${round}-${i}`,
+      refreshTokenSha256: null,
       expiresAt: new Date(Date.now() + 3600_000),
     }) as IssuanceInput;
   const r = await alternate(rounds, {
@@ -114,14 +143,26 @@ async function storeFigures(
   });
   const rows = (Object.keys(r) as Array<keyof typeof r>).map((name) => {
     const f = summarize(r[name]);
-    return [name === 'insert' ? 'bare replay insert (floor)' : `store.${name}`, rate(f.perSecond), ms(f.p50Ms), ms(f.p99Ms), r[name].map((x) => rate(x.perSecond)).join(' ')];
+    return [
+      name === 'insert' ? 'bare replay insert (floor)' : `store.${name}`,
+      rate(f.perSecond),
+      ms(f.p50Ms),
+      ms(f.p99Ms),
+      r[name].map((x) => rate(x.perSecond)).join(' '),
+    ];
   });
   printTable([`query (n=${n} per round)`, 'op/s', 'p50 ms', 'p99 ms', 'rounds op/s'], rows);
   console.log('\nratios of medians:');
   console.log(`  recordIssuance / bare replay insert: ${ratio(summarize(r.recordIssuance).perSecond, summarize(r.insert).perSecond)}`);
-  console.log(`  findIdentityProvider (database read) / bare replay insert: ${ratio(summarize(r.findIdentityProvider).perSecond, summarize(r.insert).perSecond)}`);
+  console.log(
+    `  findIdentityProvider (database read) / bare replay insert: ${ratio(summarize(r.findIdentityProvider).perSecond, summarize(r.insert).perSecond)}`,
+  );
 }
 
 function summarize(figures: OpFigure[]): OpFigure {
-  return { perSecond: median(figures.map((f) => f.perSecond)), p50Ms: median(figures.map((f) => f.p50Ms)), p99Ms: median(figures.map((f) => f.p99Ms)) };
+  return {
+    perSecond: median(figures.map((f) => f.perSecond)),
+    p50Ms: median(figures.map((f) => f.p50Ms)),
+    p99Ms: median(figures.map((f) => f.p99Ms)),
+  };
 }

@@ -5,7 +5,8 @@
 import * as client from 'openid-client';
 
 const input = JSON.parse(process.argv[2]);
-const auth = input.method === 'client_secret_post' ? client.ClientSecretPost(input.clientSecret) : client.ClientSecretBasic(input.clientSecret);
+const auth =
+  input.method === 'client_secret_post' ? client.ClientSecretPost(input.clientSecret) : client.ClientSecretBasic(input.clientSecret);
 const issuer = new URL(input.tokenEndpoint).origin;
 const config = new client.Configuration({ issuer, token_endpoint: input.tokenEndpoint }, input.clientId, undefined, auth);
 client.allowInsecureRequests(config); // plain HTTP on 127.0.0.1 in the test

@@ -51,7 +51,15 @@ export function ApplicationsPage({ api, tenant, tokenEndpointUrl }) {
         <form class="card" onSubmit={submit} noValidate>
           <Notice kind="error">{formError}</Notice>
           <TextField id="app-owner" label="Owner" required value={form.owner} onInput={field('owner')} error={errors['app-owner']} />
-          <TextField id="app-name" label="Application Name" required value={form.name} onInput={field('name')} error={errors['app-name']} hint="e.g. DemoApp" />
+          <TextField
+            id="app-name"
+            label="Application Name"
+            required
+            value={form.name}
+            onInput={field('name')}
+            error={errors['app-name']}
+            hint="e.g. DemoApp"
+          />
           <SelectField
             id="app-key-type"
             label="Key Type"
@@ -63,7 +71,10 @@ export function ApplicationsPage({ api, tenant, tokenEndpointUrl }) {
               { value: 'SANDBOX', label: 'SANDBOX' },
             ]}
           />
-          <fieldset class={errors['app-grants'] ? 'has-error' : ''} aria-describedby={errors['app-grants'] ? 'app-grants-error' : undefined}>
+          <fieldset
+            class={errors['app-grants'] ? 'has-error' : ''}
+            aria-describedby={errors['app-grants'] ? 'app-grants-error' : undefined}
+          >
             <legend>Grant types</legend>
             {GRANTS.map((g, i) => (
               <label key={g.value} class="inline block">
@@ -71,7 +82,9 @@ export function ApplicationsPage({ api, tenant, tokenEndpointUrl }) {
                   type="checkbox"
                   id={`app-grant-${i}`}
                   checked={form.grants.includes(g.value)}
-                  onChange={(e) => field('grants')(e.currentTarget.checked ? [...form.grants, g.value] : form.grants.filter((v) => v !== g.value))}
+                  onChange={(e) =>
+                    field('grants')(e.currentTarget.checked ? [...form.grants, g.value] : form.grants.filter((v) => v !== g.value))
+                  }
                 />{' '}
                 {g.label}
               </label>
@@ -82,7 +95,14 @@ export function ApplicationsPage({ api, tenant, tokenEndpointUrl }) {
               </p>
             )}
           </fieldset>
-          <TextField id="app-scopes" label="Scopes" value={form.scopes} onInput={field('scopes')} error={errors['app-scopes']} hint="Space-separated scopes this application may ask for. Empty: any scope." />
+          <TextField
+            id="app-scopes"
+            label="Scopes"
+            value={form.scopes}
+            onInput={field('scopes')}
+            error={errors['app-scopes']}
+            hint="Space-separated scopes this application may ask for. Empty: any scope."
+          />
           <button type="submit" disabled={busy}>
             Generate Keys
           </button>
@@ -136,7 +156,12 @@ function GeneratedKeys({ created, tenant, tokenEndpointUrl }) {
       <CopyField id="consumer-key" label="Consumer Key" value={created.clientId} />
       <CopyField id="consumer-secret" label="Consumer Secret" value={created.clientSecret} />
       <Notice kind="warning">The Consumer Secret is shown only now: copy it. Only its hash is stored.</Notice>
-      <CopyField id="curl-command" label="curl command" multiline value={curlCommand({ clientId: created.clientId, clientSecret: created.clientSecret, tokenEndpointUrl, tenant })} />
+      <CopyField
+        id="curl-command"
+        label="curl command"
+        multiline
+        value={curlCommand({ clientId: created.clientId, clientSecret: created.clientSecret, tokenEndpointUrl, tenant })}
+      />
       <p class="hint">Replace &lt;JWT&gt; with an assertion signed by your identity provider.</p>
     </section>
   );

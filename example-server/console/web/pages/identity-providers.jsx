@@ -107,7 +107,17 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
                   {idp.displayName && <div class="muted">{idp.displayName}</div>}
                 </th>
                 <td>{idp.enabled ? 'Enabled' : 'Disabled'}</td>
-                <td>{idp.aliases.length > 0 ? <ul class="plain">{idp.aliases.map((a) => <li key={a}>{a}</li>)}</ul> : <span class="muted">none (the token endpoint URL)</span>}</td>
+                <td>
+                  {idp.aliases.length > 0 ? (
+                    <ul class="plain">
+                      {idp.aliases.map((a) => (
+                        <li key={a}>{a}</li>
+                      ))}
+                    </ul>
+                  ) : (
+                    <span class="muted">none (the token endpoint URL)</span>
+                  )}
+                </td>
                 <td>
                   {idp.certificates.length > 0 ? (
                     <ul class="plain">
@@ -136,7 +146,12 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
                         type="button"
                         class="secondary"
                         aria-label={`${idp.enabled ? 'Disable' : 'Enable'} ${idp.name}`}
-                        onClick={() => act(api.patch(`/identity-providers/${idp.id}`, { enabled: !idp.enabled }), `Identity provider ${idp.name} ${idp.enabled ? 'disabled' : 'enabled'}.`)}
+                        onClick={() =>
+                          act(
+                            api.patch(`/identity-providers/${idp.id}`, { enabled: !idp.enabled }),
+                            `Identity provider ${idp.name} ${idp.enabled ? 'disabled' : 'enabled'}.`,
+                          )
+                        }
                       >
                         {idp.enabled ? 'Disable' : 'Enable'}
                       </button>
@@ -269,7 +284,13 @@ function SettingsFields({ s, set, errors, children }) {
       {children}
       <details class="advanced">
         <summary>Advanced settings</summary>
-        <TextField id="idp-display-name" label="Display name" value={s.displayName} onInput={field('displayName')} error={errors['idp-display-name']} />
+        <TextField
+          id="idp-display-name"
+          label="Display name"
+          value={s.displayName}
+          onInput={field('displayName')}
+          error={errors['idp-display-name']}
+        />
         <TextField
           id="idp-jwks-uri"
           label="JWKS URI"
@@ -279,7 +300,10 @@ function SettingsFields({ s, set, errors, children }) {
           error={errors['idp-jwks-uri']}
           hint="Keys fetched from the IdP instead of (or besides) certificates: https:, or http: on localhost only."
         />
-        <fieldset class={errors['idp-algorithms'] ? 'has-error' : ''} aria-describedby={errors['idp-algorithms'] ? 'idp-algorithms-error' : 'idp-algorithms-hint'}>
+        <fieldset
+          class={errors['idp-algorithms'] ? 'has-error' : ''}
+          aria-describedby={errors['idp-algorithms'] ? 'idp-algorithms-error' : 'idp-algorithms-hint'}
+        >
           <legend>Algorithms</legend>
           <div class="checks">
             {ALGORITHMS.map((alg) => (
@@ -288,7 +312,9 @@ function SettingsFields({ s, set, errors, children }) {
                   type="checkbox"
                   id={`idp-alg-${alg}`}
                   checked={s.algorithms.includes(alg)}
-                  onChange={(e) => set({ ...s, algorithms: e.currentTarget.checked ? [...s.algorithms, alg] : s.algorithms.filter((a) => a !== alg) })}
+                  onChange={(e) =>
+                    set({ ...s, algorithms: e.currentTarget.checked ? [...s.algorithms, alg] : s.algorithms.filter((a) => a !== alg) })
+                  }
                 />{' '}
                 {alg}
               </label>
@@ -303,14 +329,72 @@ function SettingsFields({ s, set, errors, children }) {
             </p>
           )}
         </fieldset>
-        <Checkbox id="idp-require-jti" label="Require jti" checked={s.requireJti} onChange={field('requireJti')} error={errors['idp-require-jti']} hint="Without a jti, replay is keyed on the signed content." />
-        <TextField id="idp-max-lifetime" label="Max assertion lifetime (seconds)" inputmode="numeric" value={s.maxAssertionLifetimeSeconds} onInput={field('maxAssertionLifetimeSeconds')} error={errors['idp-max-lifetime']} hint="Longest exp − now (or exp − iat) accepted; default 86400." />
-        <TextField id="idp-iat-max-age" label="iat max age (seconds)" inputmode="numeric" value={s.iatMaxAgeSeconds} onInput={field('iatMaxAgeSeconds')} error={errors['idp-iat-max-age']} hint="Empty: iat age is not limited." />
-        <TextField id="idp-clock-skew" label="Clock skew (seconds)" inputmode="numeric" value={s.clockSkewSeconds} onInput={field('clockSkewSeconds')} error={errors['idp-clock-skew']} hint="Leeway for exp, nbf and iat; default 60." />
-        <TextArea id="idp-allowed-subjects" label="Allowed subjects" value={s.allowedSubjects} onInput={field('allowedSubjects')} error={errors['idp-allowed-subjects']} hint="One per line. Empty: any subject." />
-        <TextArea id="idp-allowed-clients" label="Allowed clients" value={s.allowedClients} onInput={field('allowedClients')} error={errors['idp-allowed-clients']} hint="Consumer keys, one per line. Empty: any client." />
-        <TextField id="idp-allowed-scopes" label="Allowed scopes" value={s.allowedScopes} onInput={field('allowedScopes')} error={errors['idp-allowed-scopes']} hint="Space-separated. Empty: any scope." />
-        <Checkbox id="idp-refresh" label="Issue refresh tokens" checked={s.issueRefreshToken} onChange={field('issueRefreshToken')} error={errors['idp-refresh']} />
+        <Checkbox
+          id="idp-require-jti"
+          label="Require jti"
+          checked={s.requireJti}
+          onChange={field('requireJti')}
+          error={errors['idp-require-jti']}
+          hint="Without a jti, replay is keyed on the signed content."
+        />
+        <TextField
+          id="idp-max-lifetime"
+          label="Max assertion lifetime (seconds)"
+          inputmode="numeric"
+          value={s.maxAssertionLifetimeSeconds}
+          onInput={field('maxAssertionLifetimeSeconds')}
+          error={errors['idp-max-lifetime']}
+          hint="Longest exp − now (or exp − iat) accepted; default 86400."
+        />
+        <TextField
+          id="idp-iat-max-age"
+          label="iat max age (seconds)"
+          inputmode="numeric"
+          value={s.iatMaxAgeSeconds}
+          onInput={field('iatMaxAgeSeconds')}
+          error={errors['idp-iat-max-age']}
+          hint="Empty: iat age is not limited."
+        />
+        <TextField
+          id="idp-clock-skew"
+          label="Clock skew (seconds)"
+          inputmode="numeric"
+          value={s.clockSkewSeconds}
+          onInput={field('clockSkewSeconds')}
+          error={errors['idp-clock-skew']}
+          hint="Leeway for exp, nbf and iat; default 60."
+        />
+        <TextArea
+          id="idp-allowed-subjects"
+          label="Allowed subjects"
+          value={s.allowedSubjects}
+          onInput={field('allowedSubjects')}
+          error={errors['idp-allowed-subjects']}
+          hint="One per line. Empty: any subject."
+        />
+        <TextArea
+          id="idp-allowed-clients"
+          label="Allowed clients"
+          value={s.allowedClients}
+          onInput={field('allowedClients')}
+          error={errors['idp-allowed-clients']}
+          hint="Consumer keys, one per line. Empty: any client."
+        />
+        <TextField
+          id="idp-allowed-scopes"
+          label="Allowed scopes"
+          value={s.allowedScopes}
+          onInput={field('allowedScopes')}
+          error={errors['idp-allowed-scopes']}
+          hint="Space-separated. Empty: any scope."
+        />
+        <Checkbox
+          id="idp-refresh"
+          label="Issue refresh tokens"
+          checked={s.issueRefreshToken}
+          onChange={field('issueRefreshToken')}
+          error={errors['idp-refresh']}
+        />
         <Checkbox id="idp-enabled" label="Enabled" checked={s.enabled} onChange={field('enabled')} error={errors['idp-enabled']} />
       </details>
     </>
@@ -424,7 +508,8 @@ function IdpEditForm({ api, idp, onDone, reload }) {
     void keyAction(
       async () => {
         if (files.length === 0) throw new Error('Choose a certificate file first.');
-        for (const entry of (await Promise.all(files.map(certificateEntries))).flat()) await api.post(`${base}/certificates`, { pem: entry });
+        for (const entry of (await Promise.all(files.map(certificateEntries))).flat())
+          await api.post(`${base}/certificates`, { pem: entry });
         setFiles([]);
         if (fileInput.current) fileInput.current.value = '';
       },
@@ -449,18 +534,34 @@ function IdpEditForm({ api, idp, onDone, reload }) {
       <h2 id="idp-edit-heading">Edit {idp.name}</h2>
       <div class="card">
         <h3>Certificates</h3>
-        {idp.certificates.length === 0 && <p class="muted">No certificates{idp.jwksUri ? ': keys come from the JWKS URI.' : ': this IdP verifies nothing until one is added.'}</p>}
+        {idp.certificates.length === 0 && (
+          <p class="muted">
+            No certificates{idp.jwksUri ? ': keys come from the JWKS URI.' : ': this IdP verifies nothing until one is added.'}
+          </p>
+        )}
         <ul class="plain">
           {idp.certificates.map((c) => (
             <CertificateSummary key={c.id} cert={c}>
-              <button type="button" class="danger small" aria-label={`Remove certificate ${c.subject} ${c.thumbprint.slice(0, 8)}`} onClick={() => keyAction(() => api.del(`${base}/certificates/${c.id}`), 'Certificate removed.', 'cert')}>
+              <button
+                type="button"
+                class="danger small"
+                aria-label={`Remove certificate ${c.subject} ${c.thumbprint.slice(0, 8)}`}
+                onClick={() => keyAction(() => api.del(`${base}/certificates/${c.id}`), 'Certificate removed.', 'cert')}
+              >
                 Remove
               </button>
             </CertificateSummary>
           ))}
         </ul>
         <form onSubmit={uploadCertificates} class="inline-form" noValidate>
-          <FileField id="idp-add-certificate" label="Identity Provider Public Certificate" inputRef={fileInput} onFiles={setFiles} error={keysError.cert} hint="DER or PEM (.crt, .cer, .pem)." />
+          <FileField
+            id="idp-add-certificate"
+            label="Identity Provider Public Certificate"
+            inputRef={fileInput}
+            onFiles={setFiles}
+            error={keysError.cert}
+            hint="DER or PEM (.crt, .cer, .pem)."
+          />
           <button type="submit" class="secondary">
             Upload certificate
           </button>
@@ -470,7 +571,12 @@ function IdpEditForm({ api, idp, onDone, reload }) {
           {idp.aliases.map((a) => (
             <li key={a} class="alias">
               <span class="break">{a}</span>{' '}
-              <button type="button" class="danger small" aria-label={`Remove alias ${a}`} onClick={() => keyAction(() => api.del(`${base}/aliases/${encodeURIComponent(a)}`), 'Alias removed.', 'alias')}>
+              <button
+                type="button"
+                class="danger small"
+                aria-label={`Remove alias ${a}`}
+                onClick={() => keyAction(() => api.del(`${base}/aliases/${encodeURIComponent(a)}`), 'Alias removed.', 'alias')}
+              >
                 Remove
               </button>
             </li>

@@ -35,7 +35,9 @@ export function IssuedTokensPage({ api }) {
         </div>
       </form>
       <Notice kind="error">{rows.error?.message}</Notice>
-      {rows.data && rows.data.length === 0 && <p>No tokens issued{filters.idp || filters.sub || filters.clientId ? ' that match these filters' : ' in this tenant yet'}.</p>}
+      {rows.data && rows.data.length === 0 && (
+        <p>No tokens issued{filters.idp || filters.sub || filters.clientId ? ' that match these filters' : ' in this tenant yet'}.</p>
+      )}
       {rows.data && rows.data.length > 0 && (
         <div class="table-wrap">
           <table>

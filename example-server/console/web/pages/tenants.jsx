@@ -25,7 +25,14 @@ export function TenantsPage({ api, onTenantsChanged }) {
   return (
     <>
       <form class="card inline-form" onSubmit={submit} noValidate>
-        <TextField id="tenant-domain" label="Tenant domain" value={domain} onInput={setDomain} error={error} hint="A DNS-style name such as example.com; requests name it as ?tenantDomain=example.com." />
+        <TextField
+          id="tenant-domain"
+          label="Tenant domain"
+          value={domain}
+          onInput={setDomain}
+          error={error}
+          hint="A DNS-style name such as example.com; requests name it as ?tenantDomain=example.com."
+        />
         <button type="submit">Create tenant</button>
       </form>
       <Notice>{message}</Notice>

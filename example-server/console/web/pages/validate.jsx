@@ -40,8 +40,24 @@ export function ValidatePage({ api }) {
       <form class="card" onSubmit={submit} noValidate>
         <p>Asks the token endpoint's rules about an assertion without using it: nothing is recorded, so its jti is not burnt.</p>
         <Notice kind="error">{formError}</Notice>
-        <TextArea id="validate-assertion" label="Assertion" rows={6} spellcheck={false} value={assertion} onInput={setAssertion} error={errors['validate-assertion']} hint="The signed JWT (header.payload.signature)." />
-        <TextField id="validate-client-id" label="Client ID (optional)" value={clientId} onInput={setClientId} error={errors['validate-client-id']} hint="The Consumer Key that would send it: judges the IdP's allowed clients." />
+        <TextArea
+          id="validate-assertion"
+          label="Assertion"
+          rows={6}
+          spellcheck={false}
+          value={assertion}
+          onInput={setAssertion}
+          error={errors['validate-assertion']}
+          hint="The signed JWT (header.payload.signature)."
+        />
+        <TextField
+          id="validate-client-id"
+          label="Client ID (optional)"
+          value={clientId}
+          onInput={setClientId}
+          error={errors['validate-client-id']}
+          hint="The Consumer Key that would send it: judges the IdP's allowed clients."
+        />
         <TextField id="validate-scope" label="Scope (optional)" value={scope} onInput={setScope} error={errors['validate-scope']} />
         <button type="submit" disabled={busy}>
           Validate
@@ -60,7 +76,9 @@ function Verdict({ answer, decoded }) {
     <section aria-labelledby="verdict-heading" class={`card verdict ${answer.valid ? 'ok' : 'bad'}`} aria-live="polite">
       <h2 id="verdict-heading">{answer.valid ? 'Valid' : 'Refused'}</h2>
       {answer.valid ? (
-        <p>The token endpoint would accept this assertion{answer.idp ? ` from ${answer.idp.name}` : ''} (signature key {answer.keyId}).</p>
+        <p>
+          The token endpoint would accept this assertion{answer.idp ? ` from ${answer.idp.name}` : ''} (signature key {answer.keyId}).
+        </p>
       ) : (
         <p>
           Reason <code class="reason">{answer.reason}</code>: <span class="description">{answer.description}</span>
