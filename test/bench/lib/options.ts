@@ -23,7 +23,7 @@ export interface BenchOptions {
   n: number;
   /** The example server's LOG_LEVEL under load (BENCH_LOG_LEVEL, default warn: no line per request). */
   logLevel: string;
-  /** Request rate assumed before one is measured, to size the first assertion pool (BENCH_MAX_RPS, default 3000). */
+  /** The least request rate the assertion pool is sized for (BENCH_MAX_RPS, default 3000): a cold warm-up under-states it. */
   maxRps: number;
   /** IdPs in the tenant for growth (a) (BENCH_IDPS, default 10000). */
   idps: number;

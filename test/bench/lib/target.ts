@@ -105,8 +105,9 @@ export class Target {
   async run(grant: Grant, durationS: number): Promise<RunFigure> {
     let nextBody: () => string | undefined;
     if (grant === 'jwt') {
-      // Leftovers of earlier runs are still unused and valid for an hour; top up to 1.6× the best rate seen.
-      const rps = this.bestJwtRps > 0 ? this.bestJwtRps : this.options.maxRps;
+      // Leftovers of earlier runs are still unused and valid for an hour; top up to 1.6× the best rate seen,
+      // never below BENCH_MAX_RPS: a short cold warm-up under-states what the next run can do.
+      const rps = Math.max(this.bestJwtRps, this.options.maxRps);
       await this.pool.ensure(Math.ceil(rps * durationS * 1.6) + 2 * this.options.connections + 1000);
       nextBody = () => {
         const a = this.pool.take();
