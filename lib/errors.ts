@@ -26,6 +26,7 @@ export abstract class OAuth2JwtBearerError extends Error {
   }
 }
 
+/** The OAuth 2.0 error codes this package answers with (RFC 6749 §5.2; `temporarily_unavailable` from §4.1.2.1). */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'

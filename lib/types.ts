@@ -5,6 +5,7 @@ export interface Tenant {
   domain: string;
 }
 
+/** A stored certificate of an identity provider (table `jwt_bearer_idp_certificates`). */
 export interface CertificateRecord {
   id: string;
   pem: string;
@@ -16,6 +17,7 @@ export interface CertificateRecord {
   kid: string | null;
 }
 
+/** An identity provider as the store serves it: its settings, aliases and certificates (docs/storage.md). */
 export interface IdentityProviderRecord {
   id: string;
   tenantId: string;

@@ -12,6 +12,7 @@ import { describeCliError, exitCodeOf } from './errors';
 /** Largest command body: a few certificates. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Options of {@link exposeDatabaseToCli}. */
 export interface CliBridgeOptions {
   /** The data directory of the embedded database (where the CLI looks for the endpoint file). */
   dataDir: string;
@@ -19,6 +20,7 @@ export interface CliBridgeOptions {
   logger?: { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
 
+/** The running bridge: the loopback URL the CLI is sent to, and how to stop it (removes the endpoint file). */
 export interface CliBridge {
   readonly url: string;
   close(): Promise<void>;

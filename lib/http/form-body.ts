@@ -10,6 +10,7 @@ export class FormBodyError extends OAuth2JwtBearerError {
   }
 }
 
+/** An `application/x-www-form-urlencoded` body with exactly one value per parameter (RFC 6749 §3.2). */
 export type FormFields = Record<string, string>;
 
 /**

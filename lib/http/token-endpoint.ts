@@ -36,6 +36,7 @@ export interface TokenOutcome {
   cause?: unknown;
 }
 
+/** Options of {@link tokenEndpoint}; validated when the handler is built (a `ConfigurationError` says what to fix). */
 export interface TokenEndpointOptions {
   /** The host's `OAuth2Server` instance, built with our grant in `extendedGrantTypes`. */
   server: { token(request: unknown, response: unknown, options?: Record<string, unknown>): Promise<unknown> };

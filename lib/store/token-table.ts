@@ -3,6 +3,7 @@ import { ConfigurationError } from '../errors';
 
 /** The PostgreSQL types a {@link TokenTable} column may have. */
 export const TOKEN_COLUMN_TYPES = ['text', 'uuid', 'timestamptz', 'jsonb', 'text[]', 'boolean', 'integer', 'bigint'] as const;
+/** One of {@link TOKEN_COLUMN_TYPES}: how a column's JSON value is cast in the statement. */
 export type TokenColumnType = (typeof TOKEN_COLUMN_TYPES)[number];
 
 /**
