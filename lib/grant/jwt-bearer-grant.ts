@@ -168,7 +168,7 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
 /** A host's `jwtBearerTokenRow` answer must be `{ row, saved }`: anything else is the host's bug, said plainly. */
 function checkTokenRow(answer: JwtBearerTokenRow): JwtBearerTokenRow {
   if (!answer || typeof answer !== 'object' || !answer.row || typeof answer.row !== 'object' || !('saved' in answer)) {
-    throw new TypeError('model.jwtBearerTokenRow(token, client, user) must answer { row, saved }.');
+    throw new ConfigurationError('model.jwtBearerTokenRow(token, client, user) must answer { row, saved }.');
   }
   return answer;
 }

@@ -76,10 +76,10 @@ export class TokenTableWriter {
 
   /** Throws (a programming error of the host's) when a row names a column the table was not given. */
   check(row: Readonly<Record<string, unknown>>): void {
-    if (!row || typeof row !== 'object') throw new TypeError('recordIssuance: tokenRow must be an object of column values.');
+    if (!row || typeof row !== 'object') throw new ConfigurationError('recordIssuance: tokenRow must be an object of column values.');
     for (const name of Object.keys(row)) {
       if (!this.#columns.has(name))
-        throw new TypeError(`recordIssuance: tokenRow has column "${name}", which the store's tokenTable does not list.`);
+        throw new ConfigurationError(`recordIssuance: tokenRow has column "${name}", which the store's tokenTable does not list.`);
     }
   }
 

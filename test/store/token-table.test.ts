@@ -105,6 +105,7 @@ describe('configuration', () => {
     await expect(store.recordIssuance({ ...lone, tokenRow: { ...lone.tokenRow, colour: 'red' } }, NOW)).rejects.toThrow(
       'recordIssuance: tokenRow has column "colour", which the store\'s tokenTable does not list.',
     );
+    await expect(store.recordIssuance({ ...lone, tokenRow: { ...lone.tokenRow, colour: 'red' } }, NOW)).rejects.toThrow(ConfigurationError);
     expect(await count('jwt_bearer_used_assertions', { jti: 'no-table' })).toBe(0);
   });
 });
