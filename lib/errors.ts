@@ -69,6 +69,11 @@ export const REASONS = {
   // step 6: subject and client policy
   subject_not_allowed: 'invalid_grant',
   client_not_allowed: 'invalid_grant',
+  // workload identity (docs/workload-identity.md): token type, key binding, discovery, trust rules
+  token_type_not_allowed: 'invalid_grant',
+  confirmation_unsupported: 'invalid_grant',
+  discovery_issuer_mismatch: 'invalid_grant',
+  no_rule_matched: 'invalid_grant',
   // step 7: scope
   scope_invalid: 'invalid_scope',
   scope_not_allowed: 'invalid_scope',
@@ -123,6 +128,10 @@ const DESCRIPTIONS: Record<ReasonCode, string> = {
   jti_invalid: 'The assertion JWT ID is invalid.',
   subject_not_allowed: 'The assertion subject is not allowed for this identity provider.',
   client_not_allowed: 'This client may not use assertions from this identity provider.',
+  token_type_not_allowed: 'The assertion is a token typed for another use.',
+  confirmation_unsupported: 'The assertion is bound to a key, and proof of possession is not supported here.',
+  discovery_issuer_mismatch: 'The identity provider discovery document names another issuer.',
+  no_rule_matched: 'No trust rule of the identity provider admits this assertion.',
   scope_invalid: 'The scope parameter is malformed.',
   scope_not_allowed: 'The requested scope is not allowed.',
   user_not_found: 'The assertion subject does not map to a user.',

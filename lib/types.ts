@@ -17,6 +17,32 @@ export interface CertificateRecord {
   kid: string | null;
 }
 
+/** docs/workload-identity.md: `once`, every assertion is single-use; `reuse`, tokens reused by design (at most an hour long). */
+export type ReplayPolicy = 'once' | 'reuse';
+
+/** `enforce`: the rule decides; `shadow`: it is evaluated beside the enforced rules and only reported. */
+export type TrustRuleMode = 'enforce' | 'shadow';
+
+/** A trust rule of an identity provider (table `jwt_bearer_idp_rules`; docs/workload-identity.md). */
+export interface TrustRuleRecord {
+  id: string;
+  /** Unique within its IdP; audited, logged and counted for the assertions it admits. */
+  name: string;
+  /** A CEL expression of type bool over `claims`, `header` and `client`. */
+  condition: string;
+  /** A CEL expression of type string: the subject handed to the host; `null` means `claims.sub`. */
+  subject: string | null;
+  /** The client ids that may present an assertion this rule admits; empty: any client of the tenant. */
+  clients: string[];
+  /** The scopes the rule allows; `null`: no bound of its own. */
+  scopes: string[] | null;
+  mode: TrustRuleMode;
+  /** Evaluation order (ascending, then by name). */
+  position: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 /** An identity provider as the store serves it: its settings, aliases and certificates (docs/storage.md). */
 export interface IdentityProviderRecord {
   id: string;
@@ -36,8 +62,14 @@ export interface IdentityProviderRecord {
   allowedClients: string[] | null;
   allowedScopes: string[] | null;
   issueRefreshToken: boolean;
+  /** docs/workload-identity.md; `reuse` only with `maxAssertionLifetimeSeconds` ≤ 3600. */
+  replayPolicy: ReplayPolicy;
+  /** An OpenID Provider configuration document naming the JWKS (its `issuer` must equal {@link name}); exclusive with {@link jwksUri}. */
+  discoveryUrl: string | null;
   aliases: string[];
   certificates: CertificateRecord[];
+  /** Trust rules in evaluation order; none: the IdP admits every assertion that passes the other checks. */
+  rules: TrustRuleRecord[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -52,6 +84,10 @@ export interface VerifiedAssertion {
   claims: Record<string, unknown> & { iss: string; sub: string; exp: number; jti?: string };
   /** The replay key: the `jti`, or the SHA-256 (base64url) of `header.payload` where there is none. */
   replayKey: string;
+  /** The subject handed to the host: the admitting rule's subject expression, else `claims.sub`. */
+  subject: string;
+  /** The enforced trust rule that admitted the assertion; `null` for an IdP without enforced rules. */
+  rule: { name: string; scopes: string[] | null } | null;
 }
 
 /** One row of the issued-tokens audit (hashes only). */
@@ -63,6 +99,8 @@ export interface IssuedTokenRecord {
   clientId: string;
   subject: string;
   jti: string | null;
+  /** The trust rule that admitted the assertion (`null`: the IdP had no enforced rules). */
+  ruleName: string | null;
   scope: string | null;
   accessTokenSha256: string;
   refreshTokenSha256: string | null;

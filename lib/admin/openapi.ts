@@ -84,6 +84,19 @@ const certificateViewSchema = z.object({
   pem: z.string().optional().describe('only in GET /identity-providers/{id}'),
 });
 
+const trustRuleViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  condition: z.string().describe('CEL, of type bool, over claims, header and client'),
+  subject: z.string().nullable().describe('CEL, of type string: the subject handed to the host; null: claims.sub'),
+  clients: stringList.describe('client ids that may present what the rule admits; empty: any client of the tenant'),
+  scopes: stringList.nullable().describe('scopes the rule allows; null: no bound of its own'),
+  mode: z.enum(['enforce', 'shadow']),
+  position: z.int().describe('evaluation order (ascending, then name)'),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
 const identityProviderViewSchema = z.object({
   id: z.string(),
   name: z.string().describe('the assertions\' "iss"'),
@@ -99,7 +112,10 @@ const identityProviderViewSchema = z.object({
   allowedClients: stringList.nullable(),
   allowedScopes: stringList.nullable(),
   issueRefreshToken: z.boolean(),
+  replayPolicy: z.enum(['once', 'reuse']),
+  discoveryUrl: z.string().nullable().describe('OpenID Provider configuration document naming the JWKS'),
   certificates: z.array(certificateViewSchema),
+  rules: z.array(trustRuleViewSchema).describe('trust rules in evaluation order'),
   aliases: stringList.describe('accepted "aud" values'),
   createdAt: isoTime,
   updatedAt: isoTime,
@@ -112,6 +128,7 @@ const issuedTokenViewSchema = z.object({
   clientId: z.string(),
   subject: z.string(),
   jti: z.string().nullable(),
+  rule: z.string().nullable().describe('the trust rule that admitted the assertion'),
   scope: z.string().nullable(),
   parentId: z.string().nullable(),
   issuedAt: isoTime,

@@ -1,5 +1,5 @@
 import { validityAt } from '../certificates';
-import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord } from '../types';
+import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, TrustRuleRecord } from '../types';
 
 /**
  * Records as the admin API shows them: plain JSON, ISO timestamps, and nothing the caller must not
@@ -23,11 +23,15 @@ export interface CertificateView {
  * An identity provider in an answer: the record's settings as they are (derived, so a new setting shows
  * up here too), without the tenant id, with certificate views and ISO timestamps.
  */
-export type IdentityProviderView = Omit<IdentityProviderRecord, 'tenantId' | 'certificates' | 'createdAt' | 'updatedAt'> & {
+export type IdentityProviderView = Omit<IdentityProviderRecord, 'tenantId' | 'certificates' | 'rules' | 'createdAt' | 'updatedAt'> & {
   certificates: CertificateView[];
+  rules: TrustRuleView[];
   createdAt: string;
   updatedAt: string;
 };
+
+/** A trust rule in an answer: the record with ISO timestamps. */
+export type TrustRuleView = Omit<TrustRuleRecord, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
 export interface ViewOptions {
   /** The time `currentlyValid` is judged at. */
@@ -67,7 +71,10 @@ export function identityProviderView(idp: IdentityProviderRecord, options: ViewO
     allowedClients: idp.allowedClients,
     allowedScopes: idp.allowedScopes,
     issueRefreshToken: idp.issueRefreshToken,
+    replayPolicy: idp.replayPolicy,
+    discoveryUrl: idp.discoveryUrl,
     certificates: idp.certificates.map((cert) => certificateView(cert, options)),
+    rules: idp.rules.map(trustRuleView),
     aliases: idp.aliases,
     createdAt: idp.createdAt.toISOString(),
     updatedAt: idp.updatedAt.toISOString(),
@@ -84,6 +91,8 @@ export interface IssuedTokenView {
   clientId: string;
   subject: string;
   jti: string | null;
+  /** The trust rule that admitted the assertion; `null` without one. */
+  rule: string | null;
   scope: string | null;
   /** The audit row this one was refreshed from, if any. */
   parentId: string | null;
@@ -100,10 +109,15 @@ export function issuedTokenView(row: IssuedTokenRecord): IssuedTokenView {
     clientId: row.clientId,
     subject: row.subject,
     jti: row.jti,
+    rule: row.ruleName,
     scope: row.scope,
     parentId: row.parentId,
     issuedAt: row.issuedAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
     revokedAt: row.revokedAt ? row.revokedAt.toISOString() : null,
   };
+}
+
+export function trustRuleView(rule: TrustRuleRecord): TrustRuleView {
+  return { ...rule, createdAt: rule.createdAt.toISOString(), updatedAt: rule.updatedAt.toISOString() };
 }

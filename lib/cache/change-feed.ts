@@ -1,9 +1,12 @@
 import type { Knex } from 'knex';
 import { Client, type ClientConfig } from 'pg';
 import { pgliteOf } from '../db/pglite';
-import { CONFIG_CHANNEL, CONFIG_TABLES } from '../../migrations/002_replay_namespace_and_change_feed';
+import { CONFIG_CHANNEL, CONFIG_TABLES as TABLES_OF_002 } from '../../migrations/002_replay_namespace_and_change_feed';
+import { RULES_TABLE } from '../../migrations/003_workload_identity';
 
-export { CONFIG_CHANNEL, CONFIG_TABLES };
+export { CONFIG_CHANNEL };
+/** The configuration tables whose changes notify {@link CONFIG_CHANNEL}: those of migration 002 and the trust rules of 003. */
+export const CONFIG_TABLES: readonly string[] = [...TABLES_OF_002, RULES_TABLE];
 
 /** How a {@link ChangeFeed} watches its connection. All in milliseconds. */
 export interface ChangeFeedOptions {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as m001 from '../../migrations/001_initial';
 import * as m002 from '../../migrations/002_replay_namespace_and_change_feed';
+import * as m003 from '../../migrations/003_workload_identity';
 import { ConfigurationError } from '../errors';
 import { isPglite } from './pglite';
 
@@ -18,6 +19,7 @@ export const MIGRATIONS_TABLE = 'jwt_bearer_migrations';
 const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['001_initial', m001],
   ['002_replay_namespace_and_change_feed', m002],
+  ['003_workload_identity', m003],
 ];
 
 /** The migration source for knex (also used by knexfile.ts): names without extension, modules statically imported. */

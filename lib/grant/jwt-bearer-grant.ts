@@ -32,7 +32,8 @@ export interface JwtBearerGrantOptions<H extends HostModule = HostModule> {
   tokenEndpointUrl?: string;
   /**
    * docs/validation.md step 8: maps verified claims to the host's user; `null`/`undefined` refuses the grant.
-   * Default: `{ id: sub, sub, idp: <IdP name>, tenant: <domain> }`.
+   * Default: `{ id: subject, sub: subject, idp: <IdP name>, tenant: <domain> }`, where `subject` is the
+   * admitting trust rule's subject, else the `sub` claim (docs/workload-identity.md).
    */
   resolveUser?: (assertion: VerifiedAssertion, context: ResolveUserContext) => unknown | Promise<unknown>;
   /** Longest accepted assertion in bytes (default 16384). Ignored when `verifier` is given. */
@@ -43,9 +44,9 @@ export interface JwtBearerGrantOptions<H extends HostModule = HostModule> {
   now?: () => Date;
 }
 
-const defaultResolveUser = ({ claims, idp }: VerifiedAssertion, { tenant }: ResolveUserContext) => ({
-  id: claims.sub,
-  sub: claims.sub,
+const defaultResolveUser = ({ subject, idp }: VerifiedAssertion, { tenant }: ResolveUserContext) => ({
+  id: subject,
+  sub: subject,
   idp: idp.name,
   tenant: tenant.domain,
 });
@@ -102,13 +103,17 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
           if (idp?.enabled) facts.issuer = idp.name; // only known names reach logs and metric labels
           return idp;
         },
+        onShadowVerdict: (verdict) => {
+          facts.shadow = verdict;
+        },
       });
       facts.verifyMs = performance.now() - verifyStarted;
       const { idp, claims } = verified;
+      if (verified.rule) facts.rule = verified.rule.name;
 
       // Step 7, the policy lists; step 8, the user; then step 7's model hook, which needs the user.
       const requested = parseRequestedScope(request.body.scope);
-      checkScopePolicy(requested, idp.allowedScopes, clientScopes(client));
+      checkScopePolicy(requested, idp.allowedScopes, clientScopes(client), verified.rule?.scopes ?? null);
       const user = await resolveUser(verified, { client, tenant });
       if (user === null || user === undefined) throw new JwtBearerError('user_not_found');
       const scope = await this.validateScope(user, client, line === 5 ? requested : requested?.join(' '));
@@ -138,8 +143,9 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
           idpId: idp.id,
           idpName: idp.name,
           clientId: String(client.id),
-          subject: claims.sub,
+          subject: verified.subject,
           jti: typeof claims.jti === 'string' ? claims.jti : null,
+          ruleName: verified.rule?.name ?? null,
           replayKey: verified.replayKey,
           replayExpiresAt: new Date((claims.exp + idp.clockSkewSeconds) * 1000),
           scope: scopeText(scope),

@@ -1,6 +1,7 @@
 import { JwtBearerError } from '../errors';
 import type { GrantStore } from '../store/types';
 import type { Tenant } from '../types';
+import type { ShadowVerdict } from '../rules';
 
 /** README.md: no `tenantDomain` means the default tenant. */
 export { DEFAULT_TENANT } from '../shared/tenant';
@@ -11,6 +12,10 @@ export interface GrantFacts {
   issuer?: string;
   reason?: string;
   verifyMs?: number;
+  /** The trust rule that admitted the assertion (docs/workload-identity.md). */
+  rule?: string;
+  /** What the IdP's shadow rules would have decided. */
+  shadow?: ShadowVerdict;
 }
 
 /** What the grant reads from the host's request object, and what the token endpoint puts on it. */

@@ -16,14 +16,20 @@ export function parseRequestedScope(value: unknown): string[] | undefined {
 }
 
 /**
- * docs/validation.md step 7 (policy part): every requested scope must lie within the IdP's allowed scopes and the
- * client's, where either is set. Nothing requested is always within policy.
+ * docs/validation.md step 7 (policy part): every requested scope must lie within the IdP's allowed scopes, the
+ * client's and the admitting trust rule's, where any is set. Nothing requested is always within policy.
  */
-export function checkScopePolicy(requested: string[] | undefined, idpAllowed: string[] | null, clientAllowed: string[] | null): void {
+export function checkScopePolicy(
+  requested: string[] | undefined,
+  idpAllowed: string[] | null,
+  clientAllowed: string[] | null,
+  ruleAllowed: string[] | null = null,
+): void {
   if (!requested) return;
   for (const [allowed, who] of [
     [idpAllowed, 'identity provider'],
     [clientAllowed, 'client'],
+    [ruleAllowed, 'trust rule'],
   ] as const) {
     if (allowed && requested.some((s) => !allowed.includes(s))) {
       throw new JwtBearerError('scope_not_allowed', { detail: `scope outside the ${who}'s allowed scopes` });

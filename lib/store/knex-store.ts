@@ -31,16 +31,16 @@ export interface KnexGrantStoreOptions {
 
 /**
  * The replay records and audit rows of a batch in one statement (see {@link KnexGrantStore.recordIssuance}):
- * arrays of one element per request; $13 is the batch's clock. Only rows whose replay record was written
+ * arrays of one element per request ($1–$12, $14); $13 is the batch's clock. Only rows whose replay record was written
  * (new, or an expired one reused) get an audit row; RETURNING names them by access-token hash. With a
- * host token table, its rows ($14, JSON) are inserted in the same statement for exactly those issuances.
+ * host token table, its rows ($15, JSON) are inserted in the same statement for exactly those issuances.
  */
 function recordIssuancesStatement(tokens: TokenTableWriter | undefined): NamedStatement {
   const input = `input as (
            select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[],
-                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
+                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[])
              as t(tenant_id, idp_name, replay_key, replay_expires_at, idp_id, client_id,
-                  subject, jti, scope, access_token_sha256, refresh_token_sha256, expires_at)
+                  subject, jti, scope, access_token_sha256, refresh_token_sha256, expires_at, rule_name)
          ),
          replay as (
            insert into jwt_bearer_used_assertions as u (tenant_id, idp_name, jti, expires_at)
@@ -50,9 +50,9 @@ function recordIssuancesStatement(tokens: TokenTableWriter | undefined): NamedSt
            returning u.tenant_id, u.idp_name, u.jti
          )`;
   const audit = `insert into jwt_bearer_issued_tokens
-           (tenant_id, idp_id, idp_name, client_id, subject, jti, scope,
+           (tenant_id, idp_id, idp_name, client_id, subject, jti, rule_name, scope,
             access_token_sha256, refresh_token_sha256, issued_at, expires_at)
-         select i.tenant_id, i.idp_id, i.idp_name, i.client_id, i.subject, i.jti, i.scope,
+         select i.tenant_id, i.idp_id, i.idp_name, i.client_id, i.subject, i.jti, i.rule_name, i.scope,
                 i.access_token_sha256, i.refresh_token_sha256, $13::timestamptz, i.expires_at
            from input i
            join replay r on r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
@@ -62,7 +62,7 @@ function recordIssuancesStatement(tokens: TokenTableWriter | undefined): NamedSt
     name: `jwt_bearer_record_issuances_${tokens.digest}`,
     text: `with ${input},
          issued as (${audit}),
-         host_tokens as (${tokens.insertSql(14, 'issued')})
+         host_tokens as (${tokens.insertSql(15, 'issued')})
          select id, access_token_sha256 from issued`,
   };
 }
@@ -189,6 +189,7 @@ export class KnexGrantStore implements GrantStore {
       column('expiresAt'),
       now,
     ];
+    values.push(inputs.map((input) => input.ruleName ?? null));
     if (this.tokens) {
       const rows = inputs.flatMap((input) => (input.tokenRow ? [{ key: input.accessTokenSha256, row: input.tokenRow }] : []));
       values.push(this.tokens.serialise(rows));

@@ -1,4 +1,12 @@
-import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, Tenant } from '../types';
+import type {
+  CertificateRecord,
+  IdentityProviderRecord,
+  IssuedTokenRecord,
+  ReplayPolicy,
+  Tenant,
+  TrustRuleMode,
+  TrustRuleRecord,
+} from '../types';
 
 /**
  * Rows as the database returns them, and their mapping to the records of lib/types.ts. The mapping
@@ -23,6 +31,20 @@ export interface CertificateJson {
   kid: string | null;
 }
 
+/** A trust rule as {@link IDP_SELECT} aggregates it: timestamps as epoch milliseconds (JSON numbers). */
+export interface TrustRuleJson {
+  id: string;
+  name: string;
+  condition: string;
+  subject: string | null;
+  clients: string[];
+  scopes: string[] | null;
+  mode: TrustRuleMode;
+  position: number | string;
+  created_at_ms: number | string;
+  updated_at_ms: number | string;
+}
+
 /** A `jwt_bearer_identity_providers` row with its aliases and certificates aggregated as JSON. */
 export interface IdentityProviderRow {
   id: string;
@@ -40,10 +62,13 @@ export interface IdentityProviderRow {
   allowed_clients: string[] | null;
   allowed_scopes: string[] | null;
   issue_refresh_token: boolean;
+  replay_policy: ReplayPolicy;
+  discovery_url: string | null;
   created_at: Date | string;
   updated_at: Date | string;
   aliases: string[] | string;
   certificates: CertificateJson[] | string;
+  rules: TrustRuleJson[] | string;
 }
 
 /** A `jwt_bearer_issued_tokens` row. */
@@ -55,6 +80,7 @@ export interface IssuedTokenRow {
   client_id: string;
   subject: string;
   jti: string | null;
+  rule_name: string | null;
   scope: string | null;
   access_token_sha256: string;
   refresh_token_sha256: string | null;
@@ -65,14 +91,16 @@ export interface IssuedTokenRow {
 }
 
 /**
- * The select list of an IdP with its aliases and certificates, for `FROM jwt_bearer_identity_providers i`:
- * one round trip, since each aggregate is a correlated subquery. Aliases come in the order they were
- * added; certificates likewise (ties broken by id, so the order is stable).
+ * The select list of an IdP with its aliases, certificates and trust rules, for
+ * `FROM jwt_bearer_identity_providers i`: one round trip, since each aggregate is a correlated subquery.
+ * Aliases come in the order they were added; certificates likewise (ties broken by id, so the order is
+ * stable); rules in evaluation order (position, then name).
  */
 export const IDP_SELECT = `
   i.id, i.tenant_id, i.name, i.display_name, i.enabled, i.algorithms, i.jwks_uri, i.require_jti,
   i.max_assertion_lifetime_seconds, i.iat_max_age_seconds, i.clock_skew_seconds,
-  i.allowed_subjects, i.allowed_clients, i.allowed_scopes, i.issue_refresh_token, i.created_at, i.updated_at,
+  i.allowed_subjects, i.allowed_clients, i.allowed_scopes, i.issue_refresh_token, i.replay_policy, i.discovery_url,
+  i.created_at, i.updated_at,
   coalesce((select json_agg(a.alias order by a.created_at, a.alias)
               from jwt_bearer_idp_aliases a where a.idp_id = i.id), '[]'::json) as aliases,
   coalesce((select json_agg(json_build_object(
@@ -80,7 +108,14 @@ export const IDP_SELECT = `
                 'not_before_ms', floor(extract(epoch from c.not_before) * 1000),
                 'not_after_ms', floor(extract(epoch from c.not_after) * 1000))
               order by c.created_at, c.id)
-              from jwt_bearer_idp_certificates c where c.idp_id = i.id), '[]'::json) as certificates`;
+              from jwt_bearer_idp_certificates c where c.idp_id = i.id), '[]'::json) as certificates,
+  coalesce((select json_agg(json_build_object(
+                'id', r.id, 'name', r.name, 'condition', r.condition, 'subject', r.subject, 'clients', r.clients,
+                'scopes', r.scopes, 'mode', r.mode, 'position', r.position,
+                'created_at_ms', floor(extract(epoch from r.created_at) * 1000),
+                'updated_at_ms', floor(extract(epoch from r.updated_at) * 1000))
+              order by r.position, r.name)
+              from jwt_bearer_idp_rules r where r.idp_id = i.id), '[]'::json) as rules`;
 
 /** Maps a tenant row. */
 export function toTenant(row: TenantRow): Tenant {
@@ -105,8 +140,11 @@ export function toIdentityProviderRecord(row: IdentityProviderRow): IdentityProv
     allowedClients: textArray(row.allowed_clients),
     allowedScopes: textArray(row.allowed_scopes),
     issueRefreshToken: row.issue_refresh_token,
+    replayPolicy: row.replay_policy,
+    discoveryUrl: row.discovery_url,
     aliases: json<string[]>(row.aliases),
     certificates: json<CertificateJson[]>(row.certificates).map(toCertificateRecord),
+    rules: json<TrustRuleJson[]>(row.rules).map(toTrustRuleRecord),
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };
@@ -125,6 +163,22 @@ export function toCertificateRecord(cert: CertificateJson): CertificateRecord {
   };
 }
 
+/** Maps one aggregated trust rule. */
+export function toTrustRuleRecord(rule: TrustRuleJson): TrustRuleRecord {
+  return {
+    id: rule.id,
+    name: rule.name,
+    condition: rule.condition,
+    subject: rule.subject,
+    clients: rule.clients,
+    scopes: rule.scopes,
+    mode: rule.mode,
+    position: toNumber(rule.position),
+    createdAt: new Date(toNumber(rule.created_at_ms)),
+    updatedAt: new Date(toNumber(rule.updated_at_ms)),
+  };
+}
+
 /** Maps an audit row. */
 export function toIssuedTokenRecord(row: IssuedTokenRow): IssuedTokenRecord {
   return {
@@ -135,6 +189,7 @@ export function toIssuedTokenRecord(row: IssuedTokenRow): IssuedTokenRecord {
     clientId: row.client_id,
     subject: row.subject,
     jti: row.jti,
+    ruleName: row.rule_name,
     scope: row.scope,
     accessTokenSha256: row.access_token_sha256,
     refreshTokenSha256: row.refresh_token_sha256,

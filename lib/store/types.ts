@@ -6,8 +6,11 @@ export interface IssuanceInput {
   idpId: string;
   idpName: string;
   clientId: string;
+  /** The subject handed to the host (the admitting rule's subject, else `sub`). */
   subject: string;
   jti: string | null;
+  /** The trust rule that admitted the assertion, for the audit row; `null` without one. */
+  ruleName?: string | null;
   /** The replay key (the `jti`, or the SHA-256 of the signing input). */
   replayKey: string;
   /** Until when the replay record stands: the assertion's `exp` plus the IdP's clock skew. */

@@ -9,6 +9,7 @@ import { checkAlgorithmAllowed, checkHeader } from './header';
 import { checkPolicy } from './policy';
 import { verifySignature } from './signature';
 import { isStorableText } from '../shared/text';
+import { compiledRulesOf, matchRule, shadowVerdict, type RuleVariables, type ShadowVerdict } from '../rules';
 
 /** Options of {@link createAssertionVerifier}; all optional, validated when the verifier is built. */
 export interface AssertionVerifierOptions {
@@ -34,6 +35,8 @@ export interface VerifyContext {
   findIdentityProvider(issuer: string): Promise<IdentityProviderRecord | null>;
   /** This token endpoint's URL: the audience accepted where the IdP has no alias. */
   tokenEndpointUrl?: string;
+  /** Told what the IdP's shadow rules would decide, where it has any (whether or not the assertion is then admitted). */
+  onShadowVerdict?(verdict: ShadowVerdict): void;
 }
 
 /** A verified assertion, with the id of the key that verified it (for logs). */
@@ -73,7 +76,9 @@ export interface AssertionVerifier {
  * 10. [4] one of them verifies the signature → `signature_invalid`;
  * 11. [5] `issuer_mismatch`, `subject_invalid`, `audience_mismatch`, `exp_missing`, `assertion_expired`,
  *    `exp_too_far`, `assertion_not_yet_valid`, `iat_in_future`, `iat_too_old`, `jti_missing`, `jti_invalid`;
- * 12. [6] `subject_not_allowed`, `client_not_allowed`.
+ * 12. [6] `subject_not_allowed`, `client_not_allowed`;
+ * 13. [6] where the IdP has enforced trust rules, one of them admits the assertion → `no_rule_matched`
+ *    (shadow rules are evaluated beside them and reported through `onShadowVerdict`, never enforced).
  *
  * Nothing of the payload but `iss` is acted on before the signature verifies (RFC 8725 §3.4 spirit:
  * unauthenticated claims choose nothing but which IdP's keys to try).
@@ -119,10 +124,21 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
       // Steps 5 and 6.
       const claims = checkClaims(decoded.payload, { idp, now, tokenEndpointUrl: ctx.tokenEndpointUrl });
       checkPolicy(idp, claims.sub, ctx.clientId);
+      const admitted = applyRules(idp, { claims, header: decoded.header, client: { id: ctx.clientId } }, ctx);
 
-      return { idp, header: decoded.header, claims, replayKey: replayKeyOf(claims, decoded.signingInput), keyId };
+      return { idp, header: decoded.header, claims, replayKey: replayKeyOf(claims, decoded.signingInput), keyId, ...admitted };
     },
   };
+}
+
+/** Step 6's trust rules (docs/workload-identity.md): the admitting rule and the subject it hands to the host. */
+function applyRules(idp: IdentityProviderRecord, variables: RuleVariables, ctx: VerifyContext): Pick<VerifierResult, 'rule' | 'subject'> {
+  const rules = compiledRulesOf(idp);
+  if (rules.shadow.length > 0) ctx.onShadowVerdict?.(shadowVerdict(rules.shadow, variables));
+  if (rules.enforced.length === 0) return { rule: null, subject: variables.claims.sub as string };
+  const match = matchRule(rules.enforced, variables);
+  if (!match) throw new JwtBearerError('no_rule_matched', { detail: `none of ${rules.enforced.length} rules admits the assertion` });
+  return { rule: { name: match.rule.name, scopes: match.rule.scopes }, subject: match.subject };
 }
 
 /**

@@ -66,6 +66,7 @@ describe('GET /issued-tokens', () => {
       clientId: 'app2',
       subject: 'bob',
       jti: 'jti-2',
+      rule: null,
       scope: 'read',
       parentId: null,
       issuedAt: new Date(T0 + 2 * 60_000).toISOString(),

@@ -42,7 +42,7 @@ describe('oauth2-jwt-bearer (the bin, as a process)', () => {
     const env = { DATA_DIR: dataDir };
     expect(await bin(['migrate'], env)).toMatchObject({
       code: 0,
-      stdout: 'Migrated: 001_initial, 002_replay_namespace_and_change_feed.\n',
+      stdout: 'Migrated: 001_initial, 002_replay_namespace_and_change_feed, 003_workload_identity.\n',
     });
     expect(await bin(['migrate'], env)).toMatchObject({ code: 0, stdout: 'Database is up to date.\n' });
     const added = await bin(

@@ -13,7 +13,7 @@ const SCHEMA_TABLES = [
   'jwt_bearer_used_assertions',
 ];
 const BOOKKEEPING_TABLES = ['jwt_bearer_migrations', 'jwt_bearer_migrations_lock'];
-const MIGRATIONS = ['001_initial', '002_replay_namespace_and_change_feed'];
+const MIGRATIONS = ['001_initial', '002_replay_namespace_and_change_feed', '003_workload_identity'];
 
 /** Primary key, unique, foreign key and check constraints (not-null ones are listed only by newer servers). */
 const CONSTRAINTS = [

@@ -18,4 +18,7 @@ export const IDP_DEFAULTS = {
   allowedClients: null,
   allowedScopes: null,
   issueRefreshToken: true,
+  replayPolicy: 'once',
+  discoveryUrl: null,
+  rules: [],
 } as const satisfies Omit<IdentityProviderRecord, 'id' | 'tenantId' | 'name' | 'aliases' | 'certificates' | 'createdAt' | 'updatedAt'>;

@@ -130,6 +130,9 @@ describe('identity providers', () => {
       allowedClients: ['client-1'],
       allowedScopes: [],
       issueRefreshToken: false,
+      replayPolicy: 'once',
+      discoveryUrl: null,
+      rules: [],
       aliases: ['https://token.example/zeta', 'https://token.example/alpha'],
       certificates: [
         {
@@ -236,6 +239,7 @@ describe('recordIssuance and replay', () => {
         clientId: given.clientId,
         subject: given.subject,
         jti: 'jti-1',
+        ruleName: null,
         scope: 'read write',
         accessTokenSha256: given.accessTokenSha256,
         refreshTokenSha256: given.refreshTokenSha256,
@@ -367,6 +371,7 @@ describe('refresh tokens', () => {
       clientId: parent.clientId,
       subject: parent.subject,
       jti: 'r-jti',
+      ruleName: null,
       scope: 'openid',
       accessTokenSha256: 'child-access',
       refreshTokenSha256: 'child-refresh',

@@ -215,6 +215,8 @@ describe('the result', () => {
       header: { alg: 'ES256', typ: 'JWT', kid: es.kid },
       claims: expect.objectContaining({ iss: ISSUER, sub: 'alice', jti: 'j-1' }),
       replayKey: 'j-1',
+      subject: 'alice',
+      rule: null,
       keyId: `cert:${es.thumbprint}`,
     });
   });
