@@ -3,3 +3,5 @@ export { RULE_EXPRESSION_LIMITS, RuleExpressionError, compileExpression } from '
 export type { CelNode, CompiledExpression, RuleExpressionField, RuleVariables, SourceRange } from './cel';
 export { admits, compiledRulesOf, evaluate, matchRule, shadowVerdict } from './rule-set';
 export type { CompiledRule, CompiledRuleSet, RuleMatch, ShadowVerdict } from './rule-set';
+export { TRUST_RULE_TEMPLATES, instantiateTemplate } from './templates';
+export type { TrustRuleTemplate, TrustRuleTemplateParameter } from './templates';
