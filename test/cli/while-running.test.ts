@@ -175,7 +175,7 @@ describe('while npm start runs on the embedded database', () => {
     const added = await cli(['idp', 'rule', 'add', '--idp', 'jwtIDP', '--name', 'ops-only', '--condition', "claims.sub == 'ops'"]);
     expect(added).toMatchObject({ code: 0, stdout: 'Trust rule ops-only added to jwtIDP (position 0, enforce).\n' });
     expect(added.stderr).toMatch(NOTE);
-    // The seed assertion (sub "admin") no longer matches any enforced rule.
+    // The walkthrough's assertion (sub "admin") no longer matches any enforced rule.
     const refused = await token(app, await seedAssertion());
     expect(refused.status).toBe(400);
     expect(refused.json).toMatchObject({ error: 'invalid_grant' });
