@@ -31,20 +31,23 @@ export interface KnexGrantStoreOptions {
 
 /**
  * The replay records and audit rows of a batch in one statement (see {@link KnexGrantStore.recordIssuance}):
- * arrays of one element per request ($1–$12, $14); $13 is the batch's clock. Only rows whose replay record was written
- * (new, or an expired one reused) get an audit row; RETURNING names them by access-token hash. With a
- * host token table, its rows ($15, JSON) are inserted in the same statement for exactly those issuances.
+ * arrays of one element per request ($1–$12, $14, $15); $13 is the batch's clock. A row that asks for a
+ * replay record ($15 true: replay policy `once`) gets its audit row only if that record was written (new,
+ * or an expired one reused); a row that does not (`reuse`) writes no replay record and always gets its
+ * audit row. RETURNING names the audit rows by access-token hash. With a host token table, its rows
+ * ($16, JSON) are inserted in the same statement for exactly those issuances.
  */
 function recordIssuancesStatement(tokens: TokenTableWriter | undefined): NamedStatement {
   const input = `input as (
            select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[],
-                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[])
+                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[],
+                                $15::boolean[])
              as t(tenant_id, idp_name, replay_key, replay_expires_at, idp_id, client_id,
-                  subject, jti, scope, access_token_sha256, refresh_token_sha256, expires_at, rule_name)
+                  subject, jti, scope, access_token_sha256, refresh_token_sha256, expires_at, rule_name, record_replay)
          ),
          replay as (
            insert into jwt_bearer_used_assertions as u (tenant_id, idp_name, jti, expires_at)
-           select tenant_id, idp_name, replay_key, replay_expires_at from input
+           select tenant_id, idp_name, replay_key, replay_expires_at from input where record_replay
            on conflict (tenant_id, idp_name, jti) do update set expires_at = excluded.expires_at
              where u.expires_at <= $13::timestamptz
            returning u.tenant_id, u.idp_name, u.jti
@@ -55,14 +58,15 @@ function recordIssuancesStatement(tokens: TokenTableWriter | undefined): NamedSt
          select i.tenant_id, i.idp_id, i.idp_name, i.client_id, i.subject, i.jti, i.rule_name, i.scope,
                 i.access_token_sha256, i.refresh_token_sha256, $13::timestamptz, i.expires_at
            from input i
-           join replay r on r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
+           left join replay r on i.record_replay and r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
+          where not i.record_replay or r.jti is not null
          returning id, access_token_sha256`;
   if (!tokens) return { name: 'jwt_bearer_record_issuances', text: `with ${input}\n         ${audit}` };
   return {
     name: `jwt_bearer_record_issuances_${tokens.digest}`,
     text: `with ${input},
          issued as (${audit}),
-         host_tokens as (${tokens.insertSql(15, 'issued')})
+         host_tokens as (${tokens.insertSql(16, 'issued')})
          select id, access_token_sha256 from issued`,
   };
 }
@@ -152,7 +156,9 @@ export class KnexGrantStore implements GrantStore {
   }
 
   /**
-   * The replay record and the audit row in one statement. A conflicting replay record is overwritten
+   * The replay record and the audit row in one statement; an issuance with `recordReplay: false` (replay
+   * policy `reuse`) writes its audit row (and host token row) only, and is never refused as a replay.
+   * A conflicting replay record is overwritten
    * only when it has expired at `now` (then the `jti` may be used again, RFC 7523 §3 item 7); a live one
    * makes the upsert return nothing, so no audit row is written and the answer is `null`. The primary
    * key (tenant, IdP name, replay key) serialises concurrent attempts: exactly one of them gets a row
@@ -189,7 +195,10 @@ export class KnexGrantStore implements GrantStore {
       column('expiresAt'),
       now,
     ];
-    values.push(inputs.map((input) => input.ruleName ?? null));
+    values.push(
+      inputs.map((input) => input.ruleName ?? null),
+      inputs.map((input) => input.recordReplay !== false),
+    );
     if (this.tokens) {
       const rows = inputs.flatMap((input) => (input.tokenRow ? [{ key: input.accessTokenSha256, row: input.tokenRow }] : []));
       values.push(this.tokens.serialise(rows));
@@ -200,14 +209,20 @@ export class KnexGrantStore implements GrantStore {
     return new Map(rows.map((row) => [row.access_token_sha256, row.id]));
   }
 
-  /** Deletes the audit row and frees the replay key, in one statement, after the host failed to save the token. */
+  /**
+   * Deletes the audit row and frees the replay key, in one statement, after the host failed to save the
+   * token. Where the issuance wrote no replay record (`replay.recorded === false`), only the audit row
+   * goes: a record of the same key is another use's, kept.
+   */
   async undoIssuance(auditId: string, replay: ReplayKey): Promise<void> {
     await unlessUnavailable(() =>
-      this.knex.raw(
-        `with audit as (delete from jwt_bearer_issued_tokens where id = ?::uuid)
-         delete from jwt_bearer_used_assertions where tenant_id = ?::uuid and idp_name = ? and jti = ?`,
-        [auditId, replay.tenantId, replay.idpName, replay.replayKey],
-      ),
+      replay.recorded === false
+        ? this.knex.raw('delete from jwt_bearer_issued_tokens where id = ?::uuid', [auditId])
+        : this.knex.raw(
+            `with audit as (delete from jwt_bearer_issued_tokens where id = ?::uuid)
+             delete from jwt_bearer_used_assertions where tenant_id = ?::uuid and idp_name = ? and jti = ?`,
+            [auditId, replay.tenantId, replay.idpName, replay.replayKey],
+          ),
     );
   }
 
