@@ -14,7 +14,7 @@ import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey } from 
 export interface DiscoveryKeySourceOptions {
   /** One download of the document, connect to last body byte, must finish within this (default 2000). */
   timeoutMs?: number;
-  /** Largest accepted document in bytes (default 65536 = 64 KiB; real ones are 1–5 KiB). */
+  /** Largest accepted document in bytes (default 65536 = 64 KiB; real ones are a few KiB). */
   maxBytes?: number;
   /** How long a document is fresh when the response has no usable `Cache-Control: max-age` (default 3600000 = 1 h). */
   ttlMs?: number;

@@ -16,9 +16,10 @@ export interface AssertionVerifierOptions {
   /** Longest accepted assertion in bytes (docs/validation.md step 1; default 16384). */
   maxAssertionBytes?: number;
   /**
-   * Where IdP keys come from (default: {@link defaultKeySources}, i.e. the IdP's stored certificates and
-   * its JWKS URI, combined). Every source is asked; the union of their keys is used. Pass your own list
-   * to share one key cache between verifiers or to bound the JWKS source differently.
+   * Where IdP keys come from (default: {@link defaultKeySources}, i.e. the IdP's stored certificates, its
+   * JWKS URI and its OpenID Provider configuration document's `jwks_uri`, combined). Every source is
+   * asked; the union of their keys is used. Pass your own list to share one key cache between verifiers
+   * or to bound the JWKS source differently.
    */
   keySources?: readonly KeySource[];
 }
