@@ -31,42 +31,51 @@ export interface KnexGrantStoreOptions {
 
 /**
  * The replay records and audit rows of a batch in one statement (see {@link KnexGrantStore.recordIssuance}):
- * arrays of one element per request ($1–$12, $14, $15); $13 is the batch's clock. A row that asks for a
- * replay record ($15 true: replay policy `once`) gets its audit row only if that record was written (new,
- * or an expired one reused); a row that does not (`reuse`) writes no replay record and always gets its
- * audit row. RETURNING names the audit rows by access-token hash. With a host token table, its rows
- * ($16, JSON) are inserted in the same statement for exactly those issuances.
+ * arrays of one element per request ($1–$12, $14); $13 is the batch's clock. Only rows whose replay record
+ * was written (new, or an expired one reused) get an audit row; RETURNING names them by access-token hash.
+ * With a host token table, its rows ($15, JSON) are inserted in the same statement for exactly those
+ * issuances.
+ *
+ * `reuse`: the variant for a batch holding issuances that write no replay record (replay policy `reuse`):
+ * one more array (after the others) says per row whether to write it; a row that does not always gets its
+ * audit row. A separate statement, so that batches without such rows run exactly the plain one.
  */
-function recordIssuancesStatement(tokens: TokenTableWriter | undefined): NamedStatement {
+function recordIssuancesStatement(tokens: TokenTableWriter | undefined, reuse: boolean): NamedStatement {
+  const flags = tokens ? 16 : 15;
   const input = `input as (
            select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[],
-                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[],
-                                $15::boolean[])
+                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[]${
+                                  reuse ? `, $${flags}::boolean[]` : ''
+                                })
              as t(tenant_id, idp_name, replay_key, replay_expires_at, idp_id, client_id,
-                  subject, jti, scope, access_token_sha256, refresh_token_sha256, expires_at, rule_name, record_replay)
+                  subject, jti, scope, access_token_sha256, refresh_token_sha256, expires_at, rule_name${reuse ? ', record_replay' : ''})
          ),
          replay as (
            insert into jwt_bearer_used_assertions as u (tenant_id, idp_name, jti, expires_at)
-           select tenant_id, idp_name, replay_key, replay_expires_at from input where record_replay
+           select tenant_id, idp_name, replay_key, replay_expires_at from input${reuse ? ' where record_replay' : ''}
            on conflict (tenant_id, idp_name, jti) do update set expires_at = excluded.expires_at
              where u.expires_at <= $13::timestamptz
            returning u.tenant_id, u.idp_name, u.jti
          )`;
+  const joined = reuse
+    ? `left join replay r on i.record_replay and r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
+          where not i.record_replay or r.jti is not null`
+    : 'join replay r on r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key';
   const audit = `insert into jwt_bearer_issued_tokens
            (tenant_id, idp_id, idp_name, client_id, subject, jti, rule_name, scope,
             access_token_sha256, refresh_token_sha256, issued_at, expires_at)
          select i.tenant_id, i.idp_id, i.idp_name, i.client_id, i.subject, i.jti, i.rule_name, i.scope,
                 i.access_token_sha256, i.refresh_token_sha256, $13::timestamptz, i.expires_at
            from input i
-           left join replay r on i.record_replay and r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
-          where not i.record_replay or r.jti is not null
+           ${joined}
          returning id, access_token_sha256`;
-  if (!tokens) return { name: 'jwt_bearer_record_issuances', text: `with ${input}\n         ${audit}` };
+  const name = `jwt_bearer_record_issuances${reuse ? '_reuse' : ''}`;
+  if (!tokens) return { name, text: `with ${input}\n         ${audit}` };
   return {
-    name: `jwt_bearer_record_issuances_${tokens.digest}`,
+    name: `${name}_${tokens.digest}`,
     text: `with ${input},
          issued as (${audit}),
-         host_tokens as (${tokens.insertSql(16, 'issued')})
+         host_tokens as (${tokens.insertSql(15, 'issued')})
          select id, access_token_sha256 from issued`,
   };
 }
@@ -92,6 +101,7 @@ export class KnexGrantStore implements GrantStore {
   private readonly config: CoherentCache<Tenant | IdentityProviderRecord | null> | undefined;
   private readonly tokens: TokenTableWriter | undefined;
   private readonly recordIssuances: NamedStatement;
+  private readonly recordIssuancesWithReuse: NamedStatement;
   /** Whether {@link recordIssuance} writes `tokenRow` (a `tokenTable` was given). */
   readonly writesTokenRows: boolean;
 
@@ -104,7 +114,8 @@ export class KnexGrantStore implements GrantStore {
     }
     this.tokens = options.tokenTable === undefined ? undefined : new TokenTableWriter(options.tokenTable);
     this.writesTokenRows = this.tokens !== undefined;
-    this.recordIssuances = recordIssuancesStatement(this.tokens);
+    this.recordIssuances = recordIssuancesStatement(this.tokens, false);
+    this.recordIssuancesWithReuse = recordIssuancesStatement(this.tokens, true);
     // Waiting for a batch is waiting for a connection: the same bound as the pool's acquire timeout.
     this.issuances = new IssuanceBatcher((inputs, now) => this.writeIssuances(inputs, now), {
       maxWaitMs: Number((knex.client.config as Knex.Config).acquireConnectionTimeout ?? 60_000),
@@ -195,16 +206,16 @@ export class KnexGrantStore implements GrantStore {
       column('expiresAt'),
       now,
     ];
-    values.push(
-      inputs.map((input) => input.ruleName ?? null),
-      inputs.map((input) => input.recordReplay !== false),
-    );
+    values.push(inputs.map((input) => input.ruleName ?? null));
     if (this.tokens) {
       const rows = inputs.flatMap((input) => (input.tokenRow ? [{ key: input.accessTokenSha256, row: input.tokenRow }] : []));
       values.push(this.tokens.serialise(rows));
     }
+    const reuse = inputs.some((input) => input.recordReplay === false);
+    if (reuse) values.push(inputs.map((input) => input.recordReplay !== false));
+    const statement = reuse ? this.recordIssuancesWithReuse : this.recordIssuances;
     const { rows } = await unlessUnavailable(() =>
-      runNamedStatement<{ id: string; access_token_sha256: string }>(this.knex, this.recordIssuances, values),
+      runNamedStatement<{ id: string; access_token_sha256: string }>(this.knex, statement, values),
     );
     return new Map(rows.map((row) => [row.access_token_sha256, row.id]));
   }

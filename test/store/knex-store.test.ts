@@ -339,11 +339,28 @@ describe('recordIssuance without a replay record (replay policy reuse)', () => {
     expect(await db.knex('jwt_bearer_used_assertions').where({ idp_name: 'reusing', jti: 'fleet' })).toEqual([]);
   });
 
+  it('one statement for a batch mixing both kinds: every reuse gets its row, exactly one once-use of the key wins', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.recordIssuance(input({ replayKey: 'mixed', recordReplay: i % 2 === 0 }), NOW)),
+    );
+    const onceWinners = results.filter((id, i) => i % 2 === 0 && id !== null);
+    expect(onceWinners).toHaveLength(1);
+    expect(results.filter((id, i) => i % 2 === 1 && typeof id === 'string' && UUID.test(id))).toHaveLength(10);
+    expect(await db.knex('jwt_bearer_used_assertions').where({ idp_name: 'reusing', jti: 'mixed' }).pluck('jti')).toEqual(['mixed']);
+    const audited = await db
+      .knex('jwt_bearer_issued_tokens')
+      .where({ idp_id: idp })
+      .whereIn('id', results.filter(Boolean) as string[]);
+    expect(audited).toHaveLength(11);
+  });
+
   it('undo deletes the audit row only, never a record of the same key', async () => {
     const id = (await store.recordIssuance(input(), NOW))!;
     await store.undoIssuance(id, { tenantId, idpName: 'reusing', replayKey: 'k8s-token-hash', recorded: false });
     expect(await auditRows({ id })).toEqual([]);
-    expect(await replayRows(idp)).toEqual([{ jti: 'k8s-token-hash', expiresAt: at(60_000) }]);
+    expect((await replayRows(idp)).filter((row) => row.jti === 'k8s-token-hash')).toEqual([
+      { jti: 'k8s-token-hash', expiresAt: at(60_000) },
+    ]);
   });
 });
 
