@@ -7,3 +7,5 @@ export { explainRule, explainRules } from './explain';
 export type { RuleExplanation } from './explain';
 export { TRUST_RULE_TEMPLATES, instantiateTemplate } from './templates';
 export type { TrustRuleTemplate, TrustRuleTemplateParameter } from './templates';
+export { lintIdentityProvider } from './lint';
+export type { RuleWarning, RuleWarningCode } from './lint';
