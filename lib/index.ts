@@ -47,6 +47,17 @@ export type { HostModule, HostModel, HostGrantType } from './host';
 export type { GrantRequest } from './grant/request-context';
 export { DEFAULT_ALGORITHMS, REUSE_MAX_LIFETIME_SECONDS } from './types';
 export type { Tenant, IdentityProviderRecord, CertificateRecord, VerifiedAssertion, IssuedTokenRecord } from './types';
+export type { ReplayPolicy, TrustRuleMode, TrustRuleRecord } from './types';
+// Trust rules (docs/workload-identity.md): compile and check CEL expressions, explain verdicts, templates, lint.
+export { compileExpression, RuleExpressionError, RULE_EXPRESSION_LIMITS, ruleVariables } from './rules/cel';
+export type { CelNode, CompiledExpression, RuleExpressionField, RuleVariables, SourceRange } from './rules/cel';
+export { explainRules } from './rules/explain';
+export type { RuleExplanation } from './rules/explain';
+export type { ShadowVerdict } from './rules/rule-set';
+export { TRUST_RULE_TEMPLATES, instantiateTemplate } from './rules/templates';
+export type { TrustRuleTemplate, TrustRuleTemplateParameter } from './rules/templates';
+export { lintIdentityProvider } from './rules/lint';
+export type { RuleWarning, RuleWarningCode } from './rules/lint';
 export {
   authenticateClient,
   readClientRequest,
