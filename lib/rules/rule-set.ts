@@ -132,21 +132,23 @@ export function evaluate(expression: CompiledExpression, variables: RuleVariable
 
 const depthChecked = new WeakMap<object, boolean>();
 
-/** Whether `value` nests objects and arrays deeper than the limit; measured once per object, without recursion. */
+/** Whether `value` nests objects and arrays deeper than the limit; measured once per object. */
 function tooDeep(value: object): boolean {
   let deep = depthChecked.get(value);
   if (deep === undefined) {
-    deep = false;
-    const stack: Array<[unknown, number]> = [[value, 1]];
-    while (stack.length > 0 && !deep) {
-      const [node, depth] = stack.pop()!;
-      if (typeof node !== 'object' || node === null) continue;
-      if (depth > RULE_EXPRESSION_LIMITS.maxInputDepth) deep = true;
-      else for (const child of Object.values(node)) stack.push([child, depth + 1]);
-    }
+    deep = deeperThan(value, RULE_EXPRESSION_LIMITS.maxInputDepth);
     depthChecked.set(value, deep);
   }
   return deep;
+}
+
+/** Whether `value` has objects or arrays more than `levels` deep; recursion at most `levels` deep. */
+function deeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) return value.some((item) => deeperThan(item, levels - 1));
+  for (const key in value) if (deeperThan((value as Record<string, unknown>)[key], levels - 1)) return true;
+  return false;
 }
 
 /** The shadow rules' verdict on an assertion. */
