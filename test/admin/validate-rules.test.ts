@@ -5,7 +5,7 @@
  */
 import { instantiateTemplate } from '../../lib/rules';
 import { assertionClaims, sharedSigningKey, signAssertion, TEST_AUDIENCE, type TestSigningKey } from '../helpers/keys';
-import { seedRule } from '../helpers/rules';
+import { insertRule } from '../helpers/rules';
 import { createAdminFixture, type AdminFixture } from './support';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
@@ -24,14 +24,14 @@ beforeAll(async () => {
     .send({ name: ISSUER, certificates: [key.certificatePem], aliases: [TEST_AUDIENCE] });
   expect(res.status).toBe(201);
   idpId = res.body.id;
-  await seedRule(fx.db.knex, idpId, { ...template, position: 0 });
-  await seedRule(fx.db.knex, idpId, {
+  await insertRule(fx.db.knex, idpId, { ...template, position: 0 });
+  await insertRule(fx.db.knex, idpId, {
     name: 'deploy-client-only',
     condition: "claims.environment == 'production'",
     clients: ['deployer'],
     position: 1,
   });
-  await seedRule(fx.db.knex, idpId, { name: 'shadow-any-branch', condition: "claims.repository_owner_id == '1342004'", mode: 'shadow' });
+  await insertRule(fx.db.knex, idpId, { name: 'shadow-any-branch', condition: "claims.repository_owner_id == '1342004'", mode: 'shadow' });
 });
 afterAll(() => fx?.close());
 afterEach(() => expect(fx.errors).toEqual([]));
@@ -145,7 +145,7 @@ it('judges a requested scope against the admitting rule’s scopes, as the token
   const created = await fx
     .admin('post', '/identity-providers')
     .send({ name: 'scoped-rules-idp', certificates: [own.certificatePem], aliases: [TEST_AUDIENCE] });
-  await seedRule(fx.db.knex, created.body.id, { name: 'read-only', condition: 'true', scopes: ['read'] });
+  await insertRule(fx.db.knex, created.body.id, { name: 'read-only', condition: 'true', scopes: ['read'] });
   const assertion = await signAssertion(own, assertionClaims({ iss: 'scoped-rules-idp' }));
   expect((await validate({ assertion, scope: 'read' })).body).toMatchObject({ valid: true, rule: 'read-only' });
   expect((await validate({ assertion, scope: 'read write' })).body).toMatchObject({
@@ -177,7 +177,7 @@ it('a stored rule that does not compile is explained as such, and matches nothin
   const created = await fx
     .admin('post', '/identity-providers')
     .send({ name: 'broken-rule-idp', certificates: [own.certificatePem], aliases: [TEST_AUDIENCE] });
-  await seedRule(fx.db.knex, created.body.id, { name: 'broken', condition: "claims.sub == 'alice' &&" });
+  await insertRule(fx.db.knex, created.body.id, { name: 'broken', condition: "claims.sub == 'alice' &&" });
   const res = await validate({ assertion: await signAssertion(own, assertionClaims({ iss: 'broken-rule-idp', sub: 'alice' })) });
   expect(res.body).toMatchObject({ valid: false, reason: 'no_rule_matched' });
   expect(res.body.rules).toEqual([

@@ -3,7 +3,7 @@ import { changeFeedFor, CONFIG_CHANNEL } from '../../lib/cache/change-feed';
 import type { TrustRuleMode } from '../../lib/types';
 
 /** A trust rule row (table `jwt_bearer_idp_rules`); omitted fields take the column defaults. */
-export interface SeedRule {
+export interface RuleRow {
   name: string;
   condition: string;
   subject?: string | null;
@@ -17,7 +17,7 @@ export interface SeedRule {
  * Inserts a trust rule straight into the table (as a tool or a migration would; nothing compiles it
  * first) and returns its id. The table's trigger notifies the configuration channel, like the admin API.
  */
-export async function seedRule(knex: Knex, idpId: string, rule: SeedRule): Promise<string> {
+export async function insertRule(knex: Knex, idpId: string, rule: RuleRow): Promise<string> {
   const [row] = await knex('jwt_bearer_idp_rules')
     .insert({
       idp_id: idpId,

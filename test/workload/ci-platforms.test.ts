@@ -1,6 +1,6 @@
 /**
  * docs/workload-identity.md, through the real token endpoint: the three templates, with tokens shaped
- * like the ones GitHub Actions, GitLab CI and Kubernetes issue. A shared issuer signs for everyone, so
+ * like the ones GitHub Actions, GitLab CI and Kubernetes hand out. A shared issuer signs for everyone, so
  * what a rule binds decides who gets in: the right owner id and branch do; the same repository name
  * under another owner, another branch, a pull request run do not (400 invalid_grant, reason
  * no_rule_matched, no token, no audit row, no replay record).
@@ -11,7 +11,7 @@ import { instantiateTemplate } from '../../lib/rules';
 import { HOSTS } from '../helpers/host-app';
 import { createGrantFixture, expectRefused, grantForm, postToken, TOKEN_URL, type GrantFixture } from '../helpers/grant-fixture';
 import { makeSigningKey, signAssertion, type TestSigningKey } from '../helpers/keys';
-import { seedRule } from '../helpers/rules';
+import { insertRule } from '../helpers/rules';
 import {
   GITHUB_ISSUER,
   GITLAB_ISSUER,
@@ -50,7 +50,7 @@ beforeAll(async () => {
       gitlab: { NAMESPACE_ID: MYGROUP.namespaceId, PROJECT_ID: MYGROUP.projectId, BRANCH: 'main' },
       kubernetes: { NAMESPACE: LEDGER.namespace, SERVICE_ACCOUNT: LEDGER.name, SERVICE_ACCOUNT_UID: LEDGER.uid },
     }[name];
-    await seedRule(fx.db.knex, idpId, instantiateTemplate(template, values));
+    await insertRule(fx.db.knex, idpId, instantiateTemplate(template, values));
   }
 });
 afterAll(() => fx?.close());

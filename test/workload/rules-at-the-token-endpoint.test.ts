@@ -18,7 +18,7 @@ import {
   type GrantFixture,
 } from '../helpers/grant-fixture';
 import { assertionClaims, makeSigningKey, signAssertion, type TestSigningKey } from '../helpers/keys';
-import { seedRule, settleConfig, type SeedRule } from '../helpers/rules';
+import { insertRule, settleConfig, type RuleRow } from '../helpers/rules';
 import { githubClaims } from '../helpers/workload-claims';
 
 const CI_CLIENT = { id: 'ci-client', secret: 'ci-secret', tenant: 'carbon.super', grants: [JWT_BEARER_GRANT_TYPE] };
@@ -36,10 +36,10 @@ beforeAll(async () => {
 afterAll(() => fx?.close());
 
 /** A fresh IdP (its own issuer name) with `rules`; returns its issuer and id. */
-async function idpWithRules(rules: SeedRule[], settings: { allowedScopes?: string[] } = {}): Promise<{ issuer: string; idpId: string }> {
+async function idpWithRules(rules: RuleRow[], settings: { allowedScopes?: string[] } = {}): Promise<{ issuer: string; idpId: string }> {
   const issuer = `https://ci-${++idpCount}.example.test`;
   const idpId = await fx.addIdp({ name: issuer, certificates: [{ pem: key.certificatePem }], aliases: [TOKEN_URL], ...settings });
-  for (const rule of rules) await seedRule(fx.db.knex, idpId, rule);
+  for (const rule of rules) await insertRule(fx.db.knex, idpId, rule);
   return { issuer, idpId };
 }
 
@@ -209,7 +209,7 @@ describe('changes to rules reach the cached configuration', () => {
     expect((await github({ repository_owner_id: '99' })).status).toBe(200);
     expect(idpReads()).toBe(0); // served from the cache
 
-    const ruleId = await seedRule(fx.db.knex, idpId, {
+    const ruleId = await insertRule(fx.db.knex, idpId, {
       name: 'owner',
       condition: `claims.repository_owner_id == '${owner.repository_owner_id}'`,
     });
