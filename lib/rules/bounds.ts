@@ -21,7 +21,9 @@ import { regexProblem } from './regex';
  *   list, and a chain of list `+` copies its left side each time).
  * - `matches()` takes a string literal with a pattern {@link regexProblem} accepts (its time linear in
  *   the input), at most {@link MAX_REGEX_CALLS} times; `join()` takes no separator or a string literal of
- *   at most {@link MAX_JOIN_SEPARATOR_LENGTH} characters.
+ *   at most {@link MAX_JOIN_SEPARATOR_LENGTH} characters; `duration()` a string literal of at most
+ *   {@link MAX_DURATION_LITERAL_LENGTH} (cel-js parses it with a regular expression whose time grows with
+ *   the cube of its length: 2 000 digits take seconds).
  */
 
 /** Most `matches()` calls in one expression. */
@@ -30,6 +32,8 @@ export const MAX_REGEX_CALLS = 4;
 export const MAX_CONCATENATIONS = 8;
 /** Longest `join()` separator, in characters. */
 export const MAX_JOIN_SEPARATOR_LENGTH = 8;
+/** Longest `duration()` argument (a string literal), in characters. */
+export const MAX_DURATION_LITERAL_LENGTH = 32;
 
 const VARIABLES = new Set(['claims', 'header', 'client']);
 const TYPE_NAMES = new Set(['bool', 'int', 'uint', 'double', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
@@ -118,8 +122,14 @@ export function boundProblem(ast: CelNode): BoundProblem | undefined {
           const problem = regexProblem(pattern.args as string);
           if (problem) return at(pattern, `matches(): ${problem}`);
         }
+        if (name === 'duration' && !receiver && !isShortStringLiteral(args[0], MAX_DURATION_LITERAL_LENGTH)) {
+          return at(
+            args[0] ?? node,
+            `the argument of duration() must be a string literal of at most ${MAX_DURATION_LITERAL_LENGTH} characters`,
+          );
+        }
         const separator = name === 'join' ? args[0] : undefined;
-        if (separator && !(isStringLiteral(separator) && (separator.args as string).length <= MAX_JOIN_SEPARATOR_LENGTH)) {
+        if (separator && !isShortStringLiteral(separator, MAX_JOIN_SEPARATOR_LENGTH)) {
           return at(separator, `the separator of join() must be a string literal of at most ${MAX_JOIN_SEPARATOR_LENGTH} characters`);
         }
         return walkAll([receiver, ...args], scope);
@@ -153,6 +163,10 @@ export function boundProblem(ast: CelNode): BoundProblem | undefined {
 
 function isStringLiteral(node: CelNode): boolean {
   return node.op === 'value' && typeof node.args === 'string';
+}
+
+function isShortStringLiteral(node: CelNode | undefined, maxLength: number): boolean {
+  return node !== undefined && isStringLiteral(node) && (node.args as string).length <= maxLength;
 }
 
 /** The parse-tree nodes among a node's arguments (operands, list elements, map keys and values). */

@@ -1,6 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { OAuth2JwtBearerError } from '../errors';
-import { MAX_CONCATENATIONS, MAX_JOIN_SEPARATOR_LENGTH, MAX_REGEX_CALLS, boundProblem } from './bounds';
+import { MAX_CONCATENATIONS, MAX_DURATION_LITERAL_LENGTH, MAX_JOIN_SEPARATOR_LENGTH, MAX_REGEX_CALLS, boundProblem } from './bounds';
 import { MAX_REGEX_BRANCHES, MAX_REGEX_LENGTH } from './regex';
 
 /**
@@ -30,6 +30,8 @@ export const RULE_EXPRESSION_LIMITS = {
   maxConcatenations: MAX_CONCATENATIONS,
   /** Longest `join()` separator (a string literal), in characters. */
   maxJoinSeparatorLength: MAX_JOIN_SEPARATOR_LENGTH,
+  /** Longest `duration()` argument (a string literal), in characters. */
+  maxDurationLiteralLength: MAX_DURATION_LITERAL_LENGTH,
   /** Most `matches()` calls in one expression. */
   maxRegexCalls: MAX_REGEX_CALLS,
   /** Longest `matches()` pattern, in characters. */

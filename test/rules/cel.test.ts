@@ -192,6 +192,9 @@ describe('cost bounds, refused at compile time with their position', () => {
     ["claims.sub.matches('^.*:.*$')", /nothing may repeat after/, 19],
     ["claims.groups.join(claims.sep) == ''", /separator of join\(\) must be a string literal/, 19],
     ["claims.groups.join('-----------') == ''", /at most 8 characters/, 19],
+    // cel-js parses a duration with a regular expression that takes seconds on 2 000 digits.
+    ["duration(claims.ttl) > duration('1s')", /the argument of duration\(\) must be a string literal of at most 32 characters/, 9],
+    [`duration('${'1'.repeat(40)}s') > duration('1s')`, /argument of duration\(\)/, 9],
   ])('%s', (source, message, start) => {
     const error = compileError(source);
     expect(error.message).toMatch(message);
@@ -205,6 +208,12 @@ describe('cost bounds, refused at compile time with their position', () => {
     const plus = (n: number) => `claims.sub${" + 'x'".repeat(n)}`;
     expect(() => compileExpression(plus(RULE_EXPRESSION_LIMITS.maxConcatenations), 'subject')).not.toThrow();
     expect(compileError(plus(RULE_EXPRESSION_LIMITS.maxConcatenations + 1), 'subject').message).toMatch(/at most 8 \+ operators/);
+  });
+
+  it('times: timestamps from numeric claims, literal durations', () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(run("timestamp(int(claims.iat)) + duration('1h') > timestamp(int(claims.exp))", { iat: now, exp: now + 600 })).toBe(true);
+    expect(run("timestamp(int(claims.iat)).getFullYear('UTC') >= 2024", { iat: now })).toBe(true);
   });
 
   it('allows one macro per list, macros side by side, and their own variable even when it shadows claims', () => {
