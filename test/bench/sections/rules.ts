@@ -48,18 +48,19 @@ function inProcess(options: BenchOptions): Micro {
   };
   const expected = ruleName(count);
   const n = options.n * 10;
-  const time = (set: typeof all) => {
+  const time = (set: typeof all, iterations = n) => {
     const started = performance.now();
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < iterations; i++) {
       // Checked every time: a benchmark of a matcher that stopped matching would measure nothing.
       if (matchRule(set, variables)?.rule.name !== expected) throw new RunFailure(`matchRule did not admit with ${expected}`);
     }
-    return ((performance.now() - started) * 1000) / n;
+    return ((performance.now() - started) * 1000) / iterations;
   };
   // A rule that failed to compile is skipped, not evaluated: it would flatter the figure.
   if (all.some((rule) => rule.condition === null)) throw new RunFailure('a benchmark rule did not compile');
-  time(all); // warm-up (JIT)
-  time(one);
+  // Warm-up: enough calls for the JIT whatever BENCH_N is.
+  time(all, Math.max(n, 20_000));
+  time(one, Math.max(n, 20_000));
   const figures = { all: [] as number[], one: [] as number[] };
   for (let round = 0; round < options.rounds; round++) {
     // A, B, A, B, as alternate() does for asynchronous runs.
