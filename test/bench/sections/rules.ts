@@ -41,18 +41,20 @@ function inProcess(options: BenchOptions): Micro {
   const rules = benchRules(count);
   const all = compiledRulesOf(idpWith(rules)).enforced;
   const one = compiledRulesOf(idpWith(rules.slice(-1))).enforced;
-  const variables: RuleVariables = {
-    claims: { iss: 'bench-idp', sub: CI_SUBJECT, aud: 'https://as.bench.test/oauth2/token', ...ciClaims(count) },
-    header: { alg: 'RS256', typ: 'JWT', kid: 'bench' },
-    client: { id: 'bench-client' },
-  };
+  // As the verifier sees them: every request's claims and header freshly parsed from its own JSON, never
+  // one object over and over (measured: about 2 µs per request cheaper with 20 rules, and not what happens).
+  const claimsJson = JSON.stringify({ iss: 'bench-idp', sub: CI_SUBJECT, aud: 'https://as.bench.test/oauth2/token', ...ciClaims(count) });
+  const headerJson = JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'bench' });
+  const requests = (k: number): RuleVariables[] =>
+    Array.from({ length: k }, () => ({ claims: JSON.parse(claimsJson), header: JSON.parse(headerJson), client: { id: 'bench-client' } }));
   const expected = ruleName(count);
   const n = options.n * 10;
   const time = (set: typeof all, iterations = n) => {
+    const variables = requests(iterations); // made before the clock starts
     const started = performance.now();
     for (let i = 0; i < iterations; i++) {
       // Checked every time: a benchmark of a matcher that stopped matching would measure nothing.
-      if (matchRule(set, variables)?.rule.name !== expected) throw new RunFailure(`matchRule did not admit with ${expected}`);
+      if (matchRule(set, variables[i]!)?.rule.name !== expected) throw new RunFailure(`matchRule did not admit with ${expected}`);
     }
     return ((performance.now() - started) * 1000) / iterations;
   };
@@ -76,7 +78,9 @@ function inProcess(options: BenchOptions): Micro {
   );
   const allUs = median(figures.all);
   const oneUs = median(figures.one);
-  console.log(`\nin process (lib/rules matchRule, ${n.toLocaleString('en-US')} requests per round, medians of ${options.rounds}):`);
+  console.log(
+    `\nin process (lib/rules matchRule, ${n.toLocaleString('en-US')} requests per round, each with its own parsed claims; medians of ${options.rounds}):`,
+  );
   printTable(
     ['case', 'µs per request', 'rounds µs'],
     [
