@@ -180,9 +180,14 @@ async function endToEnd(options: BenchOptions, key: TestSigningKey, minter: Mint
       ],
     );
     const share = micro.allUs / 1000 / none.serverMs;
+    const bracketed = bracketedRatio(runs.none, runs.rules);
     console.log(
       `\n  req/s with ${count} rules / without: ${r} (rate ${change(withRules.perSecond, none.perSecond)}, server CPU/req ${change(withRules.serverMs, none.serverMs)}) — ` +
         `${Number(r) >= 0.95 ? 'within' : 'OVER'} the 5 % target${overlap}`,
+    );
+    console.log(
+      `  each run with rules against the mean of the runs without on either side of it (paired in time; median of ${runs.rules.length}): ` +
+        `req/s ${bracketed.rate.toFixed(2)}, server CPU/req ${bracketed.cpu.toFixed(2)}`,
     );
     console.log(
       `  in process, matching ${count} rules costs ${us(micro.allUs / 1000)} µs per request: ${(share * 100).toFixed(1)} % of the server CPU per request without rules (${ms(none.serverMs)} ms)`,
@@ -190,6 +195,20 @@ async function endToEnd(options: BenchOptions, key: TestSigningKey, minter: Mint
   } finally {
     await target.close();
   }
+}
+
+/**
+ * Each B run over the mean of the A runs just before and just after it (the last B has only the one
+ * before): a ratio of neighbours in time, so a machine that drifts between rounds moves both sides of it.
+ * Medians of those ratios, for req/s and for server CPU per request.
+ */
+function bracketedRatio(a: readonly RunFigure[], b: readonly RunFigure[]): { rate: number; cpu: number } {
+  const pairs = b.map((run, i) => {
+    const sides = [a[i], a[i + 1]].filter((x): x is RunFigure => x !== undefined);
+    const mean = (f: (r: RunFigure) => number) => sides.reduce((sum, r) => sum + f(r), 0) / sides.length;
+    return { rate: run.perSecond / mean((r) => r.perSecond), cpu: run.cpu.serverMs / mean((r) => r.cpu.serverMs) };
+  });
+  return { rate: median(pairs.map((p) => p.rate)), cpu: median(pairs.map((p) => p.cpu)) };
 }
 
 /**
