@@ -17,7 +17,7 @@ interface RuleRow {
 }
 
 /** Writes rules straight into the table (the admin API for rules is not under test here). */
-async function seedRules(knex: Knex, idpName: string, rules: RuleRow[]): Promise<void> {
+async function insertRules(knex: Knex, idpName: string, rules: RuleRow[]): Promise<void> {
   const idp = await knex('jwt_bearer_identity_providers').where({ name: idpName }).first('id');
   for (const rule of rules) {
     await knex('jwt_bearer_idp_rules').insert({
@@ -58,7 +58,7 @@ describe('example server: trust rules in the log line and the metrics', () => {
     gh = await fx.registerIdp('ghIDP');
     plain = await fx.registerIdp('plainIDP');
     // Before the first token request of the IdP, so no cached configuration predates them.
-    await seedRules(fx.db.knex, 'ghIDP', [
+    await insertRules(fx.db.knex, 'ghIDP', [
       { name: 'main-branch', condition: MAIN_OF_1001, mode: 'enforce', scopes: ['deploy'] },
       { name: 'prod-only', condition: PROD_ONLY, mode: 'shadow' },
     ]);
@@ -168,9 +168,9 @@ describe('example server: shadow rules change no answer', () => {
     fx = await createExampleFixture();
     app = await fx.createApplication();
     for (const name of ['enforced', 'enforced-shadowed', 'open', 'open-shadowed']) keys[name] = await fx.registerIdp(name);
-    await seedRules(fx.db.knex, 'enforced', ENFORCED);
-    await seedRules(fx.db.knex, 'enforced-shadowed', [...ENFORCED, ...SHADOW]);
-    await seedRules(fx.db.knex, 'open-shadowed', SHADOW);
+    await insertRules(fx.db.knex, 'enforced', ENFORCED);
+    await insertRules(fx.db.knex, 'enforced-shadowed', [...ENFORCED, ...SHADOW]);
+    await insertRules(fx.db.knex, 'open-shadowed', SHADOW);
   });
   afterAll(() => fx.close());
 
