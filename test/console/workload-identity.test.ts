@@ -171,6 +171,7 @@ describe('workload identity in the console', () => {
     expect(await page.getByLabel('Condition', { exact: true }).inputValue()).toBe(TEMPLATE_RULE.condition);
     expect(await page.getByLabel('Subject', { exact: true }).inputValue()).toBe(TEMPLATE_RULE.subject);
     expect(await page.getByLabel('Rule name').inputValue()).toBe(TEMPLATE_RULE.name);
+    await screenshot(page, 'console-rule-template', { scrollTo: page.getByRole('button', { name: 'Fill in the rule' }) });
     await page.getByRole('button', { name: 'Add rule' }).click();
     await page.getByText(`Rule ${TEMPLATE_RULE.name} added.`).waitFor();
 
@@ -191,7 +192,6 @@ describe('workload identity in the console', () => {
     ]);
     // The enforced rule binds repository_owner_id: no warning is left.
     expect(await page.locator('.notice-warning').count()).toBe(0);
-    await screenshot(page, 'console-trust-rules', { scrollTo: rulesTable() });
   });
 
   it('refuses a condition that does not compile, with a caret under the position the API names', async () => {
@@ -219,6 +219,7 @@ describe('workload identity in the console', () => {
     expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('rule-condition');
     expect(await condition.evaluate((el) => (el as unknown as { selectionStart: number }).selectionStart)).toBe(body.position.start);
     expect((await storedRules()).map((r) => r.name)).toEqual([TEMPLATE_RULE.name]);
+    await screenshot(page, 'console-rule-error', { scrollTo: error });
 
     // A subject of the wrong type is the subject field's error.
     await condition.fill("claims.repository_owner_id == '1342004'");
@@ -228,7 +229,6 @@ describe('workload identity in the console', () => {
     expect(await page.locator('#rule-condition-error').count()).toBe(0);
     expect(await page.getByLabel('Subject', { exact: true }).getAttribute('aria-invalid')).toBe('true');
     expect((await storedRules()).map((r) => r.name)).toEqual([TEMPLATE_RULE.name]);
-    await screenshot(page, 'console-rule-error', { scrollTo: page.locator('#rule-condition') });
     await page.getByRole('button', { name: 'Cancel', exact: true }).click();
     expect(watch.refusedAnswers).toEqual([400, 400, 400]);
   });
@@ -249,6 +249,7 @@ describe('workload identity in the console', () => {
     expect(text).not.toContain(TEMPLATE_RULE.name); // the template's rule binds the owner id
     expect(await page.getByRole('alert').count()).toBe(0);
     expect(await page.locator('.field-error').count()).toBe(0);
+    await screenshot(page, 'console-trust-rules', { scrollTo: rulesTable() });
   });
 
   it('edits a rule (mode, position) and deletes it only after a confirmation', async () => {
@@ -297,5 +298,26 @@ describe('workload identity in the console', () => {
     const refused = results.getByRole('row').filter({ has: page.getByRole('rowheader', { name: TEMPLATE_RULE.name }) });
     expect(await refused.getByRole('cell').nth(1).textContent()).toBe('not matched');
     expect(await refused.locator('code.failed').textContent()).toBe("claims.repository_owner_id == '1342004'");
+  });
+
+  it('fits a phone-width screen (390 px): the rule verdicts, the trust rules, a template and a caret under an error', async () => {
+    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('table', { name: 'Trust rules' }).waitFor(); // the Validate page, as the last test left it
+    expect(['Validate', await overflow()]).toEqual(['Validate', 0]);
+
+    await nav('Identity providers').click();
+    await page.getByRole('button', { name: `Trust rules of ${GITHUB}` }).click();
+    await rulesTable().waitFor();
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByLabel('Template', { exact: true }).selectOption('github-actions');
+    await page.getByRole('table', { name: 'Suggested identity provider settings' }).waitFor();
+    await page.getByLabel('Rule name').fill('long-and-broken');
+    await page.getByLabel('Condition', { exact: true }).fill(`${TEMPLATE_RULE.condition} && claims.sub.startsWith(`);
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.locator('#rule-condition-error pre.caret').waitFor();
+    expect(['Trust rules', await overflow()]).toEqual(['Trust rules', 0]);
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 });

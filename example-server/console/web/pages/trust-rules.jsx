@@ -114,7 +114,7 @@ export function TrustRules({ api, idp, reload, focus }) {
                       rule.scopes.join(' ')
                     )}
                   </td>
-                  <td class="actions">
+                  <td>
                     {confirming === rule.id ? (
                       <ConfirmDelete
                         name={`rule ${rule.name}`}
@@ -123,7 +123,7 @@ export function TrustRules({ api, idp, reload, focus }) {
                         onCancel={() => setConfirming(null)}
                       />
                     ) : (
-                      <>
+                      <div class="actions">
                         <button
                           type="button"
                           class="secondary small"
@@ -140,7 +140,7 @@ export function TrustRules({ api, idp, reload, focus }) {
                         >
                           Delete
                         </button>
-                      </>
+                      </div>
                     )}
                   </td>
                 </tr>
