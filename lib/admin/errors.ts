@@ -1,5 +1,6 @@
 import { JwtBearerError, OAuth2JwtBearerError, StoreUnavailableError } from '../errors';
 import { isDatabaseUnavailable } from '../db/failure';
+import type { SourceRange } from '../rules/cel';
 
 /** The stable `error` codes of the admin API (lib/admin/README.md). */
 export type AdminErrorCode = 'invalid_request' | 'unauthorized' | 'not_found' | 'conflict' | 'temporarily_unavailable' | 'server_error';
@@ -25,13 +26,20 @@ export class AdminError extends OAuth2JwtBearerError {
   readonly code: AdminErrorCode;
   readonly status: number;
   readonly field?: string;
+  /** Where in the field's text the problem is (a rule expression that does not compile). */
+  readonly position?: SourceRange;
 
-  constructor(code: AdminErrorCode, message: string, options: { status?: number; field?: string; cause?: unknown } = {}) {
+  constructor(
+    code: AdminErrorCode,
+    message: string,
+    options: { status?: number; field?: string; position?: SourceRange; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'AdminError';
     this.code = code;
     this.status = options.status ?? STATUS_OF[code];
     this.field = options.field;
+    if (options.position) this.position = options.position;
   }
 }
 
@@ -41,6 +49,11 @@ export interface AdminErrorBody {
   error_description: string;
   /** The request field the error is about, where there is one (e.g. `certificates[1]`, `tenantDomain`). */
   field?: string;
+  /**
+   * Where in that field's text the problem is: zero-based character offsets, `end` exclusive (a trust
+   * rule's `condition` or `subject` that does not compile).
+   */
+  position?: SourceRange;
 }
 
 /** What to send for an error: status and body; `unexpected` marks answers the host should log. */
@@ -73,6 +86,7 @@ export function adminErrorAnswer(error: unknown): AdminErrorAnswer {
   if (error instanceof AdminError) {
     const body: AdminErrorBody = { error: error.code, error_description: error.message };
     if (error.field !== undefined) body.field = error.field;
+    if (error.position !== undefined) body.position = { start: error.position.start, end: error.position.end };
     return { status: error.status, body, unexpected: error.status >= 500 };
   }
   if (error instanceof StoreUnavailableError) return UNAVAILABLE;

@@ -1,6 +1,6 @@
 /**
  * The `oauth2-jwt-bearer/admin` entry: the admin REST API (identity providers, certificates, aliases,
- * tenants, audit, dry run) as an Express router that the host protects with its own `authorize` hook.
+ * trust rules, tenants, audit, dry run) as an Express router that the host protects with its own `authorize` hook.
  * The only entry that loads Express, so the main one stays usable without it.
  *
  * @example
@@ -13,7 +13,8 @@ export { bearerTokenAuthorizer, MIN_ADMIN_TOKEN_LENGTH, type AdminAuthorizer } f
 export { AdminError, type AdminErrorBody, type AdminErrorCode } from './errors';
 export type { DryRunInput, DryRunResult, NotChecked } from './dry-run';
 export { algorithmProblem, isLoopbackHost, jwksUriProblem } from './schemas';
-export type { CertificateView, IdentityProviderView, IssuedTokenView } from './views';
+export type { CertificateView, IdentityProviderView, IssuedTokenView, TrustRuleAnswer, TrustRuleView } from './views';
+export { lintIdentityProvider, type RuleWarning, type RuleWarningCode } from '../rules/lint';
 export {
   adminOpenApiDocument,
   type AdminOpenApiOptions,

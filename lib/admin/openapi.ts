@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import { REASONS } from '../errors';
+import type { TrustRuleTemplate } from '../rules/templates';
 import type { DryRunResult } from './dry-run';
 import {
   addAliasBody,
   addCertificateBody,
   createIdentityProviderBody,
   createTenantBody,
+  createTrustRuleBody,
   issuedTokensQuery,
   patchIdentityProviderBody,
+  patchTrustRuleBody,
   validateAssertionBody,
 } from './schemas';
-import type { CertificateView, IdentityProviderView, IssuedTokenView } from './views';
+import type { CertificateView, IdentityProviderView, IssuedTokenView, TrustRuleAnswer } from './views';
 
 /**
  * The admin API as an OpenAPI 3.1 document. Request bodies and query parameters are derived from the
@@ -97,6 +100,43 @@ const trustRuleViewSchema = z.object({
   updatedAt: isoTime,
 });
 
+const ruleWarningSchema = z.object({
+  code: z.enum(['owner_id_unbound', 'mutable_name_only', 'shared_issuer_no_rules']),
+  rule: z.string().optional().describe('the rule it is about; absent: the identity provider as a whole'),
+  message: z.string(),
+});
+const warningsSchema = z
+  .array(ruleWarningSchema)
+  .describe('the lint of the trust rules (docs/workload-identity.md): rules that trust more than likely meant; never refuses a save');
+
+const trustRuleAnswerSchema = trustRuleViewSchema.extend({ warnings: warningsSchema });
+
+const ruleTemplateSchema = z.object({
+  id: z.enum(['github-actions', 'gitlab-ci', 'kubernetes-service-account']),
+  title: z.string(),
+  description: z.string(),
+  issuer: z.string().nullable().describe('the IdP name the platform signs with; null: per installation'),
+  identityProvider: z
+    .object({
+      replayPolicy: z.enum(['once', 'reuse']),
+      requireJti: z.boolean(),
+      maxAssertionLifetimeSeconds: z.int(),
+      discovery: z.boolean().describe('keys through discovery of the issuer (`discoveryUrl: true`)'),
+    })
+    .describe('suggested IdP settings'),
+  parameters: z.array(
+    z.object({
+      name: z.string(),
+      description: z.string(),
+      example: z.string(),
+      pattern: z.string().describe('what a value must match (anchored)'),
+    }),
+  ),
+  rule: z
+    .object({ name: z.string(), condition: z.string(), subject: z.string().nullable() })
+    .describe('`{{NAME}}` placeholders stand inside CEL string literals'),
+});
+
 const identityProviderViewSchema = z.object({
   id: z.string(),
   name: z.string().describe('the assertions\' "iss"'),
@@ -119,6 +159,7 @@ const identityProviderViewSchema = z.object({
   aliases: stringList.describe('accepted "aud" values'),
   createdAt: isoTime,
   updatedAt: isoTime,
+  warnings: warningsSchema,
 });
 
 const issuedTokenViewSchema = z.object({
@@ -155,16 +196,24 @@ const errorSchema = z.object({
   error: z.enum(['invalid_request', 'unauthorized', 'not_found', 'conflict', 'temporarily_unavailable', 'server_error']),
   error_description: z.string(),
   field: z.string().optional().describe('the offending field or query parameter, when one is to blame'),
+  position: z
+    .object({ start: z.int(), end: z.int() })
+    .optional()
+    .describe('where in that field a rule expression fails to compile: zero-based character offsets, end exclusive'),
 });
 
 // Compile-time checks: a view field added, removed or retyped without its schema fails `tsc`.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** `T` with its readonly arrays and fields made writable, as zod's output types are. */
+type Writable<T> = T extends readonly (infer U)[] ? Writable<U>[] : T extends object ? { -readonly [K in keyof T]: Writable<T[K]> } : T;
 const viewsMatch: [
   Same<z.output<typeof certificateViewSchema>, CertificateView>,
   Same<z.output<typeof identityProviderViewSchema>, IdentityProviderView>,
   Same<z.output<typeof issuedTokenViewSchema>, IssuedTokenView>,
   Same<Omit<z.output<typeof dryRunResultSchema>, 'reason'>, Omit<DryRunResult, 'reason'>>,
-] = [true, true, true, true];
+  Same<z.output<typeof trustRuleAnswerSchema>, TrustRuleAnswer>,
+  Same<z.output<typeof ruleTemplateSchema>, Writable<TrustRuleTemplate>>,
+] = [true, true, true, true, true, true];
 void viewsMatch;
 
 /**
@@ -187,6 +236,24 @@ const IDP_FIELD_NOTES: Record<string, string> = {
   issueRefreshToken: 'Issue refresh tokens with its access tokens (when the client has the refresh_token grant).',
   certificates: 'PEM certificates (or base64 DER), one per entry, or `{pem, kid}`; in PATCH they replace the set.',
   aliases: 'Accepted `aud` values (this token endpoint as the IdP names it); in PATCH they replace the set.',
+  replayPolicy:
+    '`once` (default): every assertion is single-use. `reuse`: tokens reused by design (e.g. Kubernetes service account tokens) are ' +
+    'accepted again until they expire; only with `maxAssertionLifetimeSeconds` ≤ 3600 (created with `reuse` and no lifetime: 3600).',
+  discoveryUrl:
+    'An OpenID Provider configuration URL naming the JWKS (its `issuer` must equal `name`), with the rule of `jwksUri`; `true`: ' +
+    '`<name>/.well-known/openid-configuration` for an https issuer name; `null` clears. Exclusive with `jwksUri`.',
+  rules: 'Trust rules, created with the IdP in one transaction (a rule that does not compile refuses the whole body); later: /rules.',
+};
+
+/** What the trust rule fields mean (docs/workload-identity.md). */
+const RULE_FIELD_NOTES: Record<string, string> = {
+  name: 'Unique within the IdP; audited, logged and counted for the assertions it admits.',
+  condition: 'CEL of type bool over `claims`, `header` and `client` (`client.id`); compiled on save (400 with `field` and `position`).',
+  subject: 'CEL of type string: the subject handed to the host; `null` or absent: `claims.sub`.',
+  clients: 'Client ids that may present what the rule admits; `[]` or absent: any client of the tenant.',
+  scopes: 'Scope tokens the rule allows (bounding the requested scope); `null` or absent: no bound of its own.',
+  mode: '`enforce` (default): the rule decides; `shadow`: evaluated beside the enforced rules and only reported.',
+  position: 'Evaluation order (ascending, then name); absent on create: after the last rule.',
 };
 
 function withNotes(schema: JsonSchema, notes: Record<string, string>): JsonSchema {
@@ -237,6 +304,7 @@ const pathParam = (name: string, description: string) => ({
   schema: { type: 'string' },
 });
 const IDP_ID = pathParam('id', "The identity provider id (another tenant's id is 404, as an unknown one).");
+const RULE_ID = pathParam('ruleId', "The trust rule id (another identity provider's rule is 404, as an unknown one).");
 
 function body(schemaName: string) {
   return { required: true, content: json(ref(schemaName)) };
@@ -403,6 +471,77 @@ export function adminOpenApiDocument(options: AdminOpenApiOptions = {}): OpenApi
         { parameters: [IDP_ID, pathParam('alias', 'The alias, URL-encoded, exactly as stored.'), TENANT_DOMAIN] },
       ),
     },
+    '/identity-providers/{id}/rules': {
+      get: operation(
+        'listTrustRules',
+        'trust rules',
+        "List an identity provider's trust rules",
+        {
+          '200': answer('In evaluation order, each with its warnings.', { type: 'array', items: ref('TrustRule') }),
+          '404': failure('No such identity provider in this tenant.'),
+        },
+        { parameters: [IDP_ID, TENANT_DOMAIN] },
+      ),
+      post: operation(
+        'createTrustRule',
+        'trust rules',
+        'Add a trust rule',
+        {
+          '201': {
+            ...answer('The rule, with the warnings of the lint.', ref('TrustRule')),
+            headers: { Location: { description: 'Its URL', schema: { type: 'string' } } },
+          },
+          '400': failure('Invalid field; an expression that does not compile (with `field` and `position`); too many rules.'),
+          '404': failure('No such identity provider in this tenant.'),
+          '409': failure('The IdP has a rule of this name.'),
+        },
+        { parameters: [IDP_ID, TENANT_DOMAIN], requestBody: body('CreateTrustRule') },
+      ),
+    },
+    '/identity-providers/{id}/rules/{ruleId}': {
+      get: operation(
+        'getTrustRule',
+        'trust rules',
+        'Read a trust rule',
+        {
+          '200': answer('The rule, with the warnings of the lint.', ref('TrustRule')),
+          '404': failure('No such identity provider or rule.'),
+        },
+        { parameters: [IDP_ID, RULE_ID, TENANT_DOMAIN] },
+      ),
+      patch: operation(
+        'updateTrustRule',
+        'trust rules',
+        'Change a trust rule (JSON merge patch, RFC 7396)',
+        {
+          '200': answer('The rule, with the warnings of the lint.', ref('TrustRule')),
+          '400': failure('Invalid field; an expression that does not compile (with `field` and `position`).'),
+          '404': failure('No such identity provider or rule.'),
+          '409': failure('The new name is taken on this IdP.'),
+        },
+        {
+          parameters: [IDP_ID, RULE_ID, TENANT_DOMAIN],
+          requestBody: body('PatchTrustRule'),
+          description: "`subject: null` hands `claims.sub` to the host; `scopes: null` removes the rule's own bound.",
+        },
+      ),
+      delete: operation(
+        'deleteTrustRule',
+        'trust rules',
+        'Delete a trust rule',
+        {
+          '204': answer('Deleted; in force at once.'),
+          '404': failure('No such identity provider or rule.'),
+        },
+        { parameters: [IDP_ID, RULE_ID, TENANT_DOMAIN] },
+      ),
+    },
+    '/rule-templates': {
+      get: operation('listRuleTemplates', 'trust rules', 'Trust rule templates (GitHub Actions, GitLab CI, Kubernetes)', {
+        '200': answer('The templates.', { type: 'array', items: ref('RuleTemplate') }),
+        '400': failure('A query parameter was given.'),
+      }),
+    },
     '/issued-tokens': {
       get: operation(
         'listIssuedTokens',
@@ -470,7 +609,7 @@ export function adminOpenApiDocument(options: AdminOpenApiOptions = {}): OpenApi
       title: 'oauth2-jwt-bearer admin API',
       version: options.version ?? '1',
       description:
-        'Identity providers (trusted issuers of RFC 7523 assertions), their certificates and aliases, tenants, the audit of issued tokens and a dry run. ' +
+        'Identity providers (trusted issuers of RFC 7523 assertions), their certificates, aliases and trust rules, tenants, the audit of issued tokens and a dry run. ' +
         'JSON in and out; unknown fields and query parameters are 400; every answer is `Cache-Control: no-store`.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -478,7 +617,14 @@ export function adminOpenApiDocument(options: AdminOpenApiOptions = {}): OpenApi
     security: [{ adminBearer: [] }],
     tags: [
       { name: 'tenants', description: 'Tenants (`?tenantDomain=` of token requests).' },
-      { name: 'identity providers', description: 'Trusted issuers: name = `iss`, aliases = accepted `aud`, certificates or a JWKS URI.' },
+      {
+        name: 'identity providers',
+        description: 'Trusted issuers: name = `iss`, aliases = accepted `aud`, certificates, a JWKS URI or a discovery URL.',
+      },
+      {
+        name: 'trust rules',
+        description: 'CEL conditions an assertion of the IdP must meet, and what they grant (docs/workload-identity.md).',
+      },
       { name: 'audit', description: 'Issued tokens and the dry run.' },
       ...(options.applications ? [{ name: 'applications', description: 'OAuth clients, kept by the host.' }] : []),
     ],
@@ -490,12 +636,16 @@ export function adminOpenApiDocument(options: AdminOpenApiOptions = {}): OpenApi
         PatchIdentityProvider: withNotes(jsonSchema(patchIdentityProviderBody, 'input'), IDP_FIELD_NOTES),
         AddCertificate: jsonSchema(addCertificateBody, 'input'),
         AddAlias: jsonSchema(addAliasBody, 'input'),
+        CreateTrustRule: withNotes(jsonSchema(createTrustRuleBody, 'input'), RULE_FIELD_NOTES),
+        PatchTrustRule: withNotes(jsonSchema(patchTrustRuleBody, 'input'), RULE_FIELD_NOTES),
         ValidateAssertion: jsonSchema(validateAssertionBody, 'input'),
         Tenant: jsonSchema(tenantSchema, 'output'),
         IdentityProvider: jsonSchema(identityProviderViewSchema, 'output'),
         Certificate: jsonSchema(certificateViewSchema, 'output'),
         Alias: jsonSchema(aliasSchema, 'output'),
         IssuedToken: jsonSchema(issuedTokenViewSchema, 'output'),
+        TrustRule: jsonSchema(trustRuleAnswerSchema, 'output'),
+        RuleTemplate: jsonSchema(ruleTemplateSchema, 'output'),
         DryRunResult: jsonSchema(dryRunResultSchema, 'output'),
         AdminError: jsonSchema(errorSchema, 'output'),
       },

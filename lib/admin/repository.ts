@@ -6,10 +6,11 @@ import { isUuid } from '../shared/patterns';
 import { isStorableText } from '../shared/text';
 import { KnexGrantStore } from '../store/knex-store';
 import { toDate, toIssuedTokenRecord, type IssuedTokenRow } from '../store/rows';
-import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, Tenant } from '../types';
+import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, Tenant, TrustRuleMode } from '../types';
 import type { NewCertificate } from './certificate-input';
 import { AdminError, NOT_FOUND_IDP } from './errors';
-import type { CreateIdentityProviderBody } from './schemas';
+import { settleWorkloadFields, type CurrentSettings } from './idp-settings';
+import { MAX_RULES_PER_IDP, type CreateIdentityProviderBody } from './schemas';
 
 /**
  * The admin API's database work on the tables of migrations/001_initial.ts. Reads go through
@@ -85,18 +86,23 @@ export class AdminRepository {
     return this.store.findIdentityProvider(tenantId, name);
   }
 
-  /** The IdP, its certificates and its aliases in one transaction: a refused part leaves nothing behind. */
+  /**
+   * The IdP, its certificates, aliases and trust rules in one transaction: a refused part leaves nothing
+   * behind. The fields are settled first (`discoveryUrl: true` resolved, the `reuse` policy's lifetime).
+   */
   async createIdentityProvider(tenantId: string, input: NewIdentityProvider): Promise<IdentityProviderRecord> {
+    const fields = settleWorkloadFields(null, input.fields);
     return this.write(() =>
       this.knex.transaction(async (trx) => {
         const [row] = await uniqueOr(
           trx('jwt_bearer_identity_providers')
-            .insert({ tenant_id: tenantId, ...toColumns(input.fields) })
+            .insert({ tenant_id: tenantId, ...toColumns(fields) })
             .returning('id'),
           () => nameTaken(input.fields.name!),
         );
         await insertCertificates(trx, row.id, input.certificates);
         await insertAliases(trx, row.id, input.aliases);
+        await insertRules(trx, row.id, input.rules ?? [], 'rules');
         return (await new KnexGrantStore(trx, { cache: false }).getIdentityProviderById(tenantId, row.id))!;
       }),
     );
@@ -110,8 +116,9 @@ export class AdminRepository {
     if (!isUuid(id)) return null;
     return this.write(() =>
       this.knex.transaction(async (trx) => {
-        if (!(await lockIdentityProvider(trx, tenantId, id))) return null;
-        const columns = toColumns(patch.fields);
+        const current = await lockIdentityProvider(trx, tenantId, id);
+        if (!current) return null;
+        const columns = toColumns(settleWorkloadFields(current, patch.fields));
         await uniqueOr(
           trx('jwt_bearer_identity_providers')
             .where({ id })
@@ -198,6 +205,68 @@ export class AdminRepository {
     );
   }
 
+  // ---- trust rules (docs/workload-identity.md) ---------------------------------------------------
+
+  /**
+   * Adds a trust rule (expressions already compiled by the caller); without a position it goes after the
+   * IdP's last rule. `null` when the IdP is not in the tenant; 409 when the IdP has a rule of this name.
+   * Answers the IdP as it now is (with the new rule among its `rules`) and the new rule's id.
+   */
+  async addRule(tenantId: string, idpId: string, rule: NewTrustRule): Promise<{ idp: IdentityProviderRecord; ruleId: string } | null> {
+    if (!isUuid(idpId)) return null;
+    return this.write(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await lockIdentityProvider(trx, tenantId, idpId))) return null;
+        const [ruleId] = await insertRules(trx, idpId, [rule], null);
+        await touch(trx, idpId);
+        const idp = await new KnexGrantStore(trx, { cache: false }).getIdentityProviderById(tenantId, idpId);
+        return { idp: idp!, ruleId: ruleId! };
+      }),
+    );
+  }
+
+  /** Changes the given fields of a rule; 409 when a new name is taken on the IdP. */
+  async updateRule(
+    tenantId: string,
+    idpId: string,
+    ruleId: string,
+    patch: Partial<NewTrustRule>,
+  ): Promise<{ idp: IdentityProviderRecord; ruleId: string } | 'idp_not_found' | 'not_found'> {
+    if (!isUuid(idpId)) return 'idp_not_found';
+    return this.write(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await lockIdentityProvider(trx, tenantId, idpId))) return 'idp_not_found';
+        if (!isUuid(ruleId)) return 'not_found';
+        const rows = await uniqueOr(
+          trx(RULES)
+            .where({ id: ruleId, idp_id: idpId })
+            .update({ ...ruleColumns(patch), updated_at: later(trx) })
+            .returning('id'),
+          () => ruleNameTaken(patch.name!, 'name'),
+        );
+        if (rows.length === 0) return 'not_found';
+        await touch(trx, idpId);
+        const idp = await new KnexGrantStore(trx, { cache: false }).getIdentityProviderById(tenantId, idpId);
+        return { idp: idp!, ruleId };
+      }),
+    );
+  }
+
+  /** Removes a rule of the tenant's IdP. */
+  async removeRule(tenantId: string, idpId: string, ruleId: string): Promise<RemoveOutcome> {
+    if (!isUuid(idpId)) return 'idp_not_found';
+    return this.write(() =>
+      this.knex.transaction(async (trx) => {
+        if (!(await lockIdentityProvider(trx, tenantId, idpId))) return 'idp_not_found';
+        if (!isUuid(ruleId)) return 'not_found';
+        const rows = await trx(RULES).where({ id: ruleId, idp_id: idpId }).delete().returning('id');
+        if (rows.length === 0) return 'not_found';
+        await touch(trx, idpId);
+        return 'removed';
+      }),
+    );
+  }
+
   // ---- audit and replay (read-only) ---------------------------------------------------------------
 
   /** Audit rows of the tenant, newest first, filtered by IdP name, subject and client where given. */
@@ -240,13 +309,26 @@ export interface TenantView {
   createdAt: Date;
 }
 
-/** The scalar IdP fields of a create or patch body (camelCase, as validated). */
-export type IdentityProviderFields = Partial<Omit<CreateIdentityProviderBody, 'certificates' | 'aliases'>>;
+/** The scalar IdP fields of a create or patch body (camelCase, as validated; `discoveryUrl: true` is resolved on write). */
+export type IdentityProviderFields = Partial<Omit<CreateIdentityProviderBody, 'certificates' | 'aliases' | 'rules'>>;
 
 export interface NewIdentityProvider {
   fields: IdentityProviderFields & { name: string };
   certificates: NewCertificate[];
   aliases: string[];
+  /** Trust rules, their expressions already compiled by the caller. */
+  rules?: NewTrustRule[];
+}
+
+/** A trust rule to store (as validated; its expressions compile). Absent fields take the column defaults; `position` goes last. */
+export interface NewTrustRule {
+  name: string;
+  condition: string;
+  subject?: string | null;
+  clients?: string[];
+  scopes?: string[] | null;
+  mode?: TrustRuleMode;
+  position?: number;
 }
 
 export interface IdentityProviderPatch {
@@ -280,6 +362,8 @@ const COLUMNS: Record<keyof IdentityProviderFields, string> = {
   allowedClients: 'allowed_clients',
   allowedScopes: 'allowed_scopes',
   issueRefreshToken: 'issue_refresh_token',
+  replayPolicy: 'replay_policy',
+  discoveryUrl: 'discovery_url',
 };
 
 /** The given fields as columns; absent ones are left out, so the column keeps its value (or default). */
@@ -303,10 +387,23 @@ function inOrder(trx: Knex.Transaction, table: 'jwt_bearer_idp_certificates' | '
   ]);
 }
 
-/** Locks the IdP row for this transaction, so set replacements and sub-resource changes serialise. */
-async function lockIdentityProvider(trx: Knex.Transaction, tenantId: string, id: string): Promise<boolean> {
-  const row = await trx('jwt_bearer_identity_providers').where({ id, tenant_id: tenantId }).forUpdate().first('id');
-  return row !== undefined;
+/**
+ * Locks the IdP row for this transaction, so set replacements and sub-resource changes serialise; answers
+ * the settings that rules between fields read (`null`: no such IdP in the tenant).
+ */
+async function lockIdentityProvider(trx: Knex.Transaction, tenantId: string, id: string): Promise<CurrentSettings | null> {
+  const row = await trx('jwt_bearer_identity_providers')
+    .where({ id, tenant_id: tenantId })
+    .forUpdate()
+    .first('name', 'jwks_uri', 'discovery_url', 'replay_policy', 'max_assertion_lifetime_seconds');
+  if (row === undefined) return null;
+  return {
+    name: row.name,
+    jwksUri: row.jwks_uri,
+    discoveryUrl: row.discovery_url,
+    replayPolicy: row.replay_policy,
+    maxAssertionLifetimeSeconds: Number(row.max_assertion_lifetime_seconds),
+  };
 }
 
 /** Marks the IdP changed (a change is in force at once; `updatedAt` says when). */
@@ -392,6 +489,57 @@ async function replaceAliases(trx: Knex.Transaction, idpId: string, aliases: rea
     idpId,
     aliases.filter((a) => !kept.has(a)),
   );
+}
+
+const RULES = 'jwt_bearer_idp_rules';
+
+/** The given rule fields as columns; absent ones are left out. */
+function ruleColumns(rule: Partial<NewTrustRule>): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  if (rule.name !== undefined) columns.name = rule.name;
+  if (rule.condition !== undefined) columns.condition = rule.condition;
+  if (rule.subject !== undefined) columns.subject = rule.subject;
+  if (rule.clients !== undefined) columns.clients = rule.clients;
+  if (rule.scopes !== undefined) columns.scopes = rule.scopes;
+  if (rule.mode !== undefined) columns.mode = rule.mode;
+  if (rule.position !== undefined) columns.position = rule.position;
+  return columns;
+}
+
+/**
+ * Inserts rules in order; one without a position goes after the IdP's last one (so a list keeps its
+ * order). The IdP's rule count is bounded. `path` names the body's list in a clash (`rules`), `null` a
+ * single rule. Callers hold the IdP's row lock, or the IdP is new.
+ */
+async function insertRules(trx: Knex.Transaction, idpId: string, rules: readonly NewTrustRule[], path: string | null): Promise<string[]> {
+  if (rules.length === 0) return [];
+  const existing = await trx(RULES).where({ idp_id: idpId }).first(trx.raw('count(*)::int as count'), trx.raw('max(position) as last'));
+  const count = Number(existing?.count ?? 0);
+  if (count + rules.length > MAX_RULES_PER_IDP) {
+    throw new AdminError(
+      'invalid_request',
+      `An identity provider has at most ${MAX_RULES_PER_IDP} trust rules; this one has ${count}. Merge rules, or remove one first.`,
+      { field: path ?? 'name' },
+    );
+  }
+  let last = existing?.last === null || existing?.last === undefined ? -1 : Number(existing.last);
+  const ids: string[] = [];
+  for (const [index, rule] of rules.entries()) {
+    const position = rule.position ?? Math.min(last + 1, 2_147_483_647);
+    last = Math.max(last, position);
+    const [row] = await uniqueOr(
+      trx(RULES)
+        .insert({ idp_id: idpId, ...ruleColumns({ ...rule, position }) })
+        .returning('id'),
+      () => ruleNameTaken(rule.name, path === null ? 'name' : `${path}[${index}].name`),
+    );
+    ids.push(row.id as string);
+  }
+  return ids;
+}
+
+function ruleNameTaken(name: string, field: string): AdminError {
+  return new AdminError('conflict', `This identity provider already has a trust rule named ${JSON.stringify(name)}.`, { field });
 }
 
 function nameTaken(name: string): AdminError {

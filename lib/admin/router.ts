@@ -2,27 +2,31 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Knex } from 'knex';
 import { ConfigurationError } from '../errors';
 import { DEFAULT_TENANT } from '../shared/tenant';
-import type { Tenant } from '../types';
+import type { IdentityProviderRecord, Tenant } from '../types';
 import { createAssertionVerifier, type AssertionVerifier } from '../verifier';
 import type { AdminAuthorizer } from './authorize';
 import { parseCertificateInput, parseCertificateList } from './certificate-input';
 import { dryRunAssertion } from './dry-run';
 import { AdminError, NOT_FOUND_IDP } from './errors';
 import { asyncHandler, errorHandler, jsonBody, methodNotAllowed, adminHeaders, requireAuthorization } from './middleware';
+import { TRUST_RULE_TEMPLATES } from '../rules/templates';
 import { AdminRepository, type IdentityProviderFields } from './repository';
 import {
   addAliasBody,
   addCertificateBody,
+  checkRuleExpressions,
   createIdentityProviderBody,
   createTenantBody,
+  createTrustRuleBody,
   emptyQuery,
   issuedTokensQuery,
   parseInput,
   patchIdentityProviderBody,
+  patchTrustRuleBody,
   tenantQuery,
   validateAssertionBody,
 } from './schemas';
-import { certificateView, identityProviderView, issuedTokenView } from './views';
+import { certificateView, identityProviderView, issuedTokenView, trustRuleAnswers } from './views';
 
 /** The host's answer for `POST /applications`: sent as it is. */
 export interface AdminAnswer {
@@ -80,6 +84,12 @@ export const ADMIN_ROUTER_DEFAULTS = { bodyLimitBytes: 256 * 1024 } as const;
  * | `DELETE /identity-providers/:id/certificates/:certId` | 204 |
  * | `POST /identity-providers/:id/aliases {alias}` | 201 `{alias, createdAt}` |
  * | `DELETE /identity-providers/:id/aliases/:alias` (URL-encoded) | 204 |
+ * | `GET /identity-providers/:id/rules` | 200 the IdP's trust rules in evaluation order, each with `warnings` |
+ * | `POST /identity-providers/:id/rules {name, condition, subject?, clients?, scopes?, mode?, position?}` | 201 the rule with `warnings` |
+ * | `GET /identity-providers/:id/rules/:ruleId` | 200 the rule with `warnings` |
+ * | `PATCH /identity-providers/:id/rules/:ruleId` | 200 the rule with `warnings` |
+ * | `DELETE /identity-providers/:id/rules/:ruleId` | 204 |
+ * | `GET /rule-templates` | 200 the trust rule templates |
  * | `GET /issued-tokens?idp=&sub=&clientId=&limit=` | 200 audit rows, newest first (limit default 100, at most 1000) |
  * | `POST /assertions/validate {assertion, clientId?, scope?}` | 200 `{valid, reason?, idp?, claims?, …}` (records nothing) |
  * | `POST /applications`, `GET /applications` | whatever {@link AdminRouterOptions.applications} answers |
@@ -89,10 +99,13 @@ export const ADMIN_ROUTER_DEFAULTS = { bodyLimitBytes: 256 * 1024 } as const;
  * - `?tenantDomain=` selects the tenant (absent: `carbon.super`; unknown: 400). An id of another
  *   tenant's IdP is 404, exactly as an id that does not exist (or is not a UUID);
  * - unknown body fields and unknown query parameters are 400 naming them (a typo never passes silently);
+ * - a trust rule's `condition` and `subject` are compiled on save: one that does not compile is 400 with
+ *   `field` and `position` (`{start, end}` in that expression); every IdP and rule answer carries the
+ *   lint's `warnings` (docs/workload-identity.md), which never refuse a save;
  * - `PATCH` sets the given fields; `null` resets a nullable one to its default. `certificates` and
  *   `aliases`, when given, REPLACE the IdP's sets (RFC 7396: arrays are replaced whole); certificates
  *   already present (same thumbprint) keep their id. To add or remove one, use the sub-resources;
- * - errors are `{error, error_description, field?}` with `error` one of `invalid_request` (400, 413,
+ * - errors are `{error, error_description, field?, position?}` with `error` one of `invalid_request` (400, 413,
  *   415), `unauthorized`, `not_found`, `conflict` (409), `temporarily_unavailable` (503),
  *   `server_error` (500, no detail);
  * - every answer is `Cache-Control: no-store`.
@@ -166,16 +179,17 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
       asyncHandler(async (req, res) => {
         const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
         const input = parseInput(createIdentityProviderBody, req.body, 'body');
-        const { certificates = [], aliases = [], ...fields } = input;
-        if (certificates.length === 0 && !fields.jwksUri) {
+        const { certificates = [], aliases = [], rules = [], ...fields } = input;
+        if (certificates.length === 0 && !fields.jwksUri && !fields.discoveryUrl) {
           throw new AdminError(
             'invalid_request',
-            'Give the identity provider a way to verify signatures: certificates (PEM) or a jwksUri.',
+            'Give the identity provider a way to verify signatures: certificates (PEM), a jwksUri or a discoveryUrl.',
             { field: 'certificates' },
           );
         }
         const parsed = parseCertificateList(certificates, 'certificates');
-        const idp = await repository.createIdentityProvider(tenant.id, { fields, certificates: parsed, aliases });
+        rules.forEach((rule, index) => checkRuleExpressions(rule, `rules[${index}].`));
+        const idp = await repository.createIdentityProvider(tenant.id, { fields, certificates: parsed, aliases, rules });
         res.set('Location', `${req.baseUrl}/identity-providers/${idp.id}`);
         res.status(201).json(identityProviderView(idp, { now: now() }));
       }),
@@ -274,6 +288,75 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     )
     .all(methodNotAllowed(['DELETE']));
 
+  // ---- trust rules (docs/workload-identity.md) ----------------------------------------------------
+
+  router
+    .route('/identity-providers/:id/rules')
+    .get(
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const idp = await repository.getIdentityProvider(tenant.id, param(req, 'id'));
+        if (!idp) throw new AdminError('not_found', NOT_FOUND_IDP);
+        res.status(200).json(trustRuleAnswers(idp));
+      }),
+    )
+    .post(
+      body,
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const rule = parseInput(createTrustRuleBody, req.body, 'body');
+        checkRuleExpressions(rule);
+        const added = await repository.addRule(tenant.id, param(req, 'id'), rule);
+        if (!added) throw new AdminError('not_found', NOT_FOUND_IDP);
+        res.set('Location', `${req.baseUrl}/identity-providers/${added.idp.id}/rules/${added.ruleId}`);
+        res.status(201).json(ruleAnswer(added));
+      }),
+    )
+    .all(methodNotAllowed(['GET', 'POST']));
+
+  router
+    .route('/identity-providers/:id/rules/:ruleId')
+    .get(
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const idp = await repository.getIdentityProvider(tenant.id, param(req, 'id'));
+        if (!idp) throw new AdminError('not_found', NOT_FOUND_IDP);
+        res.status(200).json(ruleAnswer({ idp, ruleId: param(req, 'ruleId') }));
+      }),
+    )
+    .patch(
+      body,
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const patch = parseInput(patchTrustRuleBody, req.body, 'body');
+        checkRuleExpressions(patch);
+        const outcome = await repository.updateRule(tenant.id, param(req, 'id'), param(req, 'ruleId'), patch);
+        if (outcome === 'idp_not_found') throw new AdminError('not_found', NOT_FOUND_IDP);
+        if (outcome === 'not_found') throw new AdminError('not_found', NOT_FOUND_RULE);
+        res.status(200).json(ruleAnswer(outcome));
+      }),
+    )
+    .delete(
+      asyncHandler(async (req, res) => {
+        const tenant = await tenantOf(parseInput(tenantQuery, req.query, 'query'));
+        const outcome = await repository.removeRule(tenant.id, param(req, 'id'), param(req, 'ruleId'));
+        if (outcome === 'idp_not_found') throw new AdminError('not_found', NOT_FOUND_IDP);
+        if (outcome === 'not_found') throw new AdminError('not_found', NOT_FOUND_RULE);
+        res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed(['GET', 'PATCH', 'DELETE']));
+
+  router
+    .route('/rule-templates')
+    .get(
+      asyncHandler(async (req, res) => {
+        parseInput(emptyQuery, req.query, 'query');
+        res.status(200).json(TRUST_RULE_TEMPLATES);
+      }),
+    )
+    .all(methodNotAllowed(['GET']));
+
   // ---- audit and dry run --------------------------------------------------------------------------
 
   router
@@ -347,6 +430,15 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   });
   router.use(errorHandler(options.onError));
   return router;
+}
+
+const NOT_FOUND_RULE = 'This identity provider has no trust rule with this id.';
+
+/** The answer about one rule of `idp`, with its warnings; 404 when the IdP has no rule `ruleId`. */
+function ruleAnswer({ idp, ruleId }: { idp: IdentityProviderRecord; ruleId: string }) {
+  const answer = trustRuleAnswers(idp).find((rule) => rule.id === ruleId.toLowerCase());
+  if (!answer) throw new AdminError('not_found', NOT_FOUND_RULE);
+  return answer;
 }
 
 /** A path parameter (already percent-decoded by the router). */

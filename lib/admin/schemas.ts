@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ALGORITHMS } from '../types';
+import { compileExpression, RULE_EXPRESSION_LIMITS, RuleExpressionError, type RuleExpressionField } from '../rules/cel';
 import { checkJwksUrl, type JwksUriProblemCode } from '../shared/jwks-uri';
 import { SCOPE_TOKEN } from '../shared/patterns';
 import { CONTROL_CHARACTER as CONTROL, isStorableText } from '../shared/text';
@@ -17,6 +18,8 @@ const INT32_MAX = 2_147_483_647;
 const MAX_LIST = 1000;
 /** Certificates and aliases per IdP per request. */
 const MAX_KEYS = 100;
+/** Trust rules of one IdP (each is evaluated for every assertion of that issuer, so their number is bounded). */
+export const MAX_RULES_PER_IDP = 100;
 
 /** A DNS-style tenant domain (as `carbon.super`): dot-separated labels of letters, digits and inner hyphens. */
 const TENANT_DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -93,14 +96,18 @@ const algorithms = z
 /** The loopback rule of {@link checkJwksUrl}, under the admin API's historical name. */
 export { isLoopbackHostname as isLoopbackHost } from '../shared/jwks-uri';
 
-/** What the admin API answers for each refused JWKS URI: a predicate that says how to fix it. */
-const JWKS_URI_MESSAGES: Record<JwksUriProblemCode, (value: string) => string> = {
-  not_absolute: () => 'must be an absolute URL such as https://idp.example.com/.well-known/jwks.json',
-  http_not_loopback: () => 'must use https: (http: is allowed only on a loopback host: localhost, 127.0.0.0/8, [::1])',
-  scheme_not_https: (value) => `must use https: (got ${new URL(value).protocol.slice(0, 20)})`,
-  credentials: () => 'must not carry credentials (user:password@): they would be shown to every admin reading the IdP',
-  fragment: () => 'must not have a #fragment',
-};
+/** What the admin API answers for each refused key URL (JWKS URI, discovery URL): a predicate that says how to fix it. */
+function keyUrlMessages(example: string): Record<JwksUriProblemCode, (value: string) => string> {
+  return {
+    not_absolute: () => `must be an absolute URL such as ${example}`,
+    http_not_loopback: () => 'must use https: (http: is allowed only on a loopback host: localhost, 127.0.0.0/8, [::1])',
+    scheme_not_https: (value) => `must use https: (got ${new URL(value).protocol.slice(0, 20)})`,
+    credentials: () => 'must not carry credentials (user:password@): they would be shown to every admin reading the IdP',
+    fragment: () => 'must not have a #fragment',
+  };
+}
+const JWKS_URI_MESSAGES = keyUrlMessages('https://idp.example.com/.well-known/jwks.json');
+const DISCOVERY_URL_MESSAGES = keyUrlMessages('https://idp.example.com/.well-known/openid-configuration');
 
 /** Why a JWKS URI is refused, or `undefined`: the rule of {@link checkJwksUrl}, worded for the admin. */
 export function jwksUriProblem(value: string): string | undefined {
@@ -108,17 +115,105 @@ export function jwksUriProblem(value: string): string | undefined {
   return check.ok ? undefined : JWKS_URI_MESSAGES[check.code](value);
 }
 
-const jwksUri = z
-  .string()
-  .max(2048, 'must be at most 2048 characters')
-  .refine((v) => !CONTROL.test(v) && storable(v), 'must not contain control characters')
+/** Why a discovery URL is refused, or `undefined`: keys come from where it points, so the JWKS URI's rule applies. */
+export function discoveryUrlProblem(value: string): string | undefined {
+  const check = checkJwksUrl(value);
+  return check.ok ? undefined : DISCOVERY_URL_MESSAGES[check.code](value);
+}
+
+/** A URL keys are fetched through: bounded, storable, and `problem` of it undefined. */
+function keyUrl(problem: (value: string) => string | undefined) {
+  return z
+    .string()
+    .max(2048, 'must be at most 2048 characters')
+    .refine((v) => !CONTROL.test(v) && storable(v), 'must not contain control characters')
+    .superRefine((value, ctx) => {
+      const found = problem(value);
+      if (found) ctx.addIssue({ code: 'custom', message: found, input: value });
+    });
+}
+
+const jwksUri = keyUrl(jwksUriProblem);
+
+/**
+ * `discoveryUrl`: an OpenID Provider configuration URL, or `true` for the issuer's own
+ * (`<name>/.well-known/openid-configuration`, OpenID Connect Discovery 1.0 §4), resolved on save.
+ */
+const discoveryUrl = z
+  .union([z.literal(true), z.string()], { error: "must be a URL, or true for the issuer name's /.well-known/openid-configuration" })
   .superRefine((value, ctx) => {
-    const problem = jwksUriProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+    if (value === true) return;
+    const url = keyUrl(discoveryUrlProblem).safeParse(value);
+    if (!url.success) for (const issue of url.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, input: value });
   });
+
+const replayPolicy = z.enum(['once', 'reuse'], { error: 'must be "once" or "reuse"' });
 
 // ---------------------------------------------------------------------------------------------------
 // Identity providers
+
+const scopeToken = z
+  .string()
+  .regex(SCOPE_TOKEN, 'must be a scope token (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes)');
+
+// ---------------------------------------------------------------------------------------------------
+// Trust rules (docs/workload-identity.md)
+
+/** A CEL expression's text; whether it compiles is {@link checkRuleExpressions}' job (it answers with the position). */
+const ruleExpression = z
+  .string()
+  .max(RULE_EXPRESSION_LIMITS.maxLength, `must be at most ${RULE_EXPRESSION_LIMITS.maxLength} characters`)
+  .refine((v) => v.trim().length > 0, 'must not be empty')
+  .refine(storable, 'must not contain NUL characters or unpaired surrogates');
+
+const ruleFields = {
+  name: exactText(128),
+  condition: ruleExpression,
+  subject: ruleExpression.nullable(),
+  clients: uniqueList(storableText(1024)),
+  scopes: uniqueList(scopeToken).nullable(),
+  mode: z.enum(['enforce', 'shadow'], { error: 'must be "enforce" or "shadow"' }),
+  position: nonNegativeInt,
+};
+
+/** `POST /identity-providers/:id/rules` (and each entry of `rules` in `POST /identity-providers`): `name` and `condition` required. */
+export const createTrustRuleBody = z.strictObject({
+  ...ruleFields,
+  subject: ruleFields.subject.optional(),
+  clients: ruleFields.clients.optional(),
+  scopes: ruleFields.scopes.optional(),
+  mode: ruleFields.mode.optional(),
+  position: ruleFields.position.optional(),
+});
+export type CreateTrustRuleBody = z.output<typeof createTrustRuleBody>;
+
+/** `PATCH /identity-providers/:id/rules/:ruleId`: any field of the create body. */
+export const patchTrustRuleBody = createTrustRuleBody.partial();
+export type PatchTrustRuleBody = z.output<typeof patchTrustRuleBody>;
+
+/**
+ * Compiles a rule's `condition` (bool) and `subject` (string) where given; the first that does not
+ * compile is a 400 naming the field (`rules[2].condition` inside an IdP body) and the position in it.
+ */
+export function checkRuleExpressions(rule: { condition?: string; subject?: string | null }, path = ''): void {
+  const fields: Array<[RuleExpressionField, string | null | undefined]> = [
+    ['condition', rule.condition],
+    ['subject', rule.subject],
+  ];
+  for (const [field, source] of fields) {
+    if (typeof source !== 'string') continue;
+    try {
+      compileExpression(source, field);
+    } catch (error) {
+      if (!(error instanceof RuleExpressionError)) throw error;
+      const detail = error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
+      throw new AdminError('invalid_request', `${path}${field}: ${detail}`, {
+        field: `${path}${field}`,
+        position: error.range ?? { start: 0, end: source.length },
+      });
+    }
+  }
+}
 
 /** The `kid` a certificate may be selected by (besides its thumbprint). */
 const kid = exactText(256);
@@ -144,10 +239,10 @@ const idpFields = {
   clockSkewSeconds: nonNegativeInt,
   allowedSubjects: uniqueList(storableText(1024)).nullable(),
   allowedClients: uniqueList(storableText(1024)).nullable(),
-  allowedScopes: uniqueList(
-    z.string().regex(SCOPE_TOKEN, 'must be a scope token (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes)'),
-  ).nullable(),
+  allowedScopes: uniqueList(scopeToken).nullable(),
   issueRefreshToken: z.boolean(),
+  replayPolicy,
+  discoveryUrl: discoveryUrl.nullable(),
   certificates: z.array(certificateInput).max(MAX_KEYS, `must have at most ${MAX_KEYS} entries`),
   aliases: z
     .array(alias)
@@ -175,13 +270,27 @@ export const createIdentityProviderBody = z.strictObject({
   allowedClients: idpFields.allowedClients.optional(),
   allowedScopes: idpFields.allowedScopes.optional(),
   issueRefreshToken: idpFields.issueRefreshToken.optional(),
+  replayPolicy: idpFields.replayPolicy.optional(),
+  discoveryUrl: idpFields.discoveryUrl.optional(),
   certificates: idpFields.certificates.optional(),
   aliases: idpFields.aliases.optional(),
+  rules: z
+    .array(createTrustRuleBody)
+    .max(MAX_RULES_PER_IDP, `must have at most ${MAX_RULES_PER_IDP} entries`)
+    .superRefine((list, ctx) => {
+      const names = list.map((rule) => rule.name);
+      names.forEach((name, index) => {
+        const first = names.indexOf(name);
+        if (first !== index)
+          ctx.addIssue({ code: 'custom', message: `repeats the name of rules[${first}]`, path: [index, 'name'], input: name });
+      });
+    })
+    .optional(),
 });
 export type CreateIdentityProviderBody = z.output<typeof createIdentityProviderBody>;
 
-/** `PATCH /identity-providers/:id`: any field of the create body (JSON merge patch, RFC 7396). */
-export const patchIdentityProviderBody = createIdentityProviderBody.partial();
+/** `PATCH /identity-providers/:id`: any field of the create body but `rules` (JSON merge patch, RFC 7396); rules have their own resource. */
+export const patchIdentityProviderBody = createIdentityProviderBody.omit({ rules: true }).partial();
 export type PatchIdentityProviderBody = z.output<typeof patchIdentityProviderBody>;
 
 /** `POST /identity-providers/:id/certificates`. */

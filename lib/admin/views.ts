@@ -1,4 +1,5 @@
 import { validityAt } from '../certificates';
+import { lintIdentityProvider, type RuleWarning } from '../rules/lint';
 import type { CertificateRecord, IdentityProviderRecord, IssuedTokenRecord, TrustRuleRecord } from '../types';
 
 /**
@@ -21,17 +22,22 @@ export interface CertificateView {
 
 /**
  * An identity provider in an answer: the record's settings as they are (derived, so a new setting shows
- * up here too), without the tenant id, with certificate views and ISO timestamps.
+ * up here too), without the tenant id, with certificate views and ISO timestamps, and the lint's
+ * warnings about its trust rules (docs/workload-identity.md).
  */
 export type IdentityProviderView = Omit<IdentityProviderRecord, 'tenantId' | 'certificates' | 'rules' | 'createdAt' | 'updatedAt'> & {
   certificates: CertificateView[];
   rules: TrustRuleView[];
   createdAt: string;
   updatedAt: string;
+  warnings: RuleWarning[];
 };
 
 /** A trust rule in an answer: the record with ISO timestamps. */
 export type TrustRuleView = Omit<TrustRuleRecord, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+
+/** A trust rule as its own resource answers it: with the lint's warnings about it and about its IdP as a whole. */
+export type TrustRuleAnswer = TrustRuleView & { warnings: RuleWarning[] };
 
 export interface ViewOptions {
   /** The time `currentlyValid` is judged at. */
@@ -78,6 +84,7 @@ export function identityProviderView(idp: IdentityProviderRecord, options: ViewO
     aliases: idp.aliases,
     createdAt: idp.createdAt.toISOString(),
     updatedAt: idp.updatedAt.toISOString(),
+    warnings: lintIdentityProvider(idp),
   };
 }
 
@@ -120,4 +127,13 @@ export function issuedTokenView(row: IssuedTokenRecord): IssuedTokenView {
 
 export function trustRuleView(rule: TrustRuleRecord): TrustRuleView {
   return { ...rule, createdAt: rule.createdAt.toISOString(), updatedAt: rule.updatedAt.toISOString() };
+}
+
+/** The answers about each of `idp`'s rules (in evaluation order), each with its warnings: one lint for them all. */
+export function trustRuleAnswers(idp: IdentityProviderRecord): TrustRuleAnswer[] {
+  const warnings = lintIdentityProvider(idp);
+  return idp.rules.map((rule) => ({
+    ...trustRuleView(rule),
+    warnings: warnings.filter((warning) => warning.rule === undefined || warning.rule === rule.name),
+  }));
 }

@@ -5,3 +5,5 @@ export { admits, compiledRulesOf, evaluate, matchRule, shadowVerdict } from './r
 export type { CompiledRule, CompiledRuleSet, RuleMatch, ShadowVerdict } from './rule-set';
 export { TRUST_RULE_TEMPLATES, instantiateTemplate } from './templates';
 export type { TrustRuleTemplate, TrustRuleTemplateParameter } from './templates';
+export { lintIdentityProvider } from './lint';
+export type { RuleWarning, RuleWarningCode } from './lint';

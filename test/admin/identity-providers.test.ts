@@ -67,6 +67,7 @@ describe('POST /identity-providers', () => {
       aliases: ['https://localhost:9443/oauth2/token', 'wso2-IS'],
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
+      warnings: [],
     });
     // No PEM in the create answer (it is in GET /identity-providers/:id).
     expect(JSON.stringify(res.body)).not.toContain('BEGIN CERTIFICATE');
@@ -201,7 +202,7 @@ describe('POST /identity-providers', () => {
     ],
     [{ name: fresh(), certificates: [42] }, 'certificates[0]', /must be a PEM certificate string or an object/],
     [{ name: fresh(), certificates: 'pem' }, 'certificates', /certificates must be an array/],
-    [{ name: fresh() }, 'certificates', /certificates \(PEM\) or a jwksUri/],
+    [{ name: fresh() }, 'certificates', /certificates \(PEM\), a jwksUri or a discoveryUrl/],
   ])('refuses bad certificates with a clear message: %j', async (body, field, message) => {
     const res = await create(body);
     expect(res.status).toBe(400);
