@@ -325,7 +325,7 @@ function RuleForm({ api, idp, rule, base, onSaved, onCancel }) {
         value={r.position}
         onInput={field('position')}
         error={errors['rule-position']}
-        hint="Evaluation order: lower first, then by name. Empty: the API's default."
+        hint="Evaluation order: lower first, then by name; 0 or more. Empty on Add: after the last rule."
       />
       <div class="buttons">
         <button type="submit" disabled={busy}>
