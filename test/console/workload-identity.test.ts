@@ -339,7 +339,12 @@ describe('workload identity in the console', () => {
   it('fits a phone-width screen (390 px): the rule verdicts, the trust rules, a template and a caret under an error', async () => {
     const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole('table', { name: 'Trust rules' }).waitFor(); // the Validate page, as the last test left it
+    await nav('Validate').click();
+    await page
+      .getByLabel('Assertion', { exact: true })
+      .fill(await signAssertion(githubKey, githubClaims({ ref: 'refs/heads/a-rather-long-branch-name' })));
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await page.getByRole('table', { name: 'Trust rules' }).locator('code.failed').waitFor();
     expect(['Validate', await overflow()]).toEqual(['Validate', 0]);
 
     await nav('Identity providers').click();
