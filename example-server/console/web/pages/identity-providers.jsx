@@ -142,14 +142,14 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
                     <span class="muted">none</span>
                   )}
                 </td>
-                <td class="break">
+                <td>
                   <KeySource idp={idp} />
                 </td>
                 <td>{idp.replayPolicy === 'reuse' ? 'reuse (≤ 1 h)' : 'once'}</td>
                 <td>
                   <RulesSummary idp={idp} onOpen={() => onEdit(idp.id, 'rules')} />
                 </td>
-                <td class="actions">
+                <td>
                   {confirming === idp.id ? (
                     <ConfirmDelete
                       name={idp.name}
@@ -158,7 +158,7 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
                       onCancel={() => setConfirming(null)}
                     />
                   ) : (
-                    <>
+                    <div class="actions">
                       <button type="button" class="secondary" onClick={() => onEdit(idp.id)} aria-label={`Edit ${idp.name}`}>
                         Edit
                       </button>
@@ -178,7 +178,7 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
                       <button type="button" class="danger" onClick={() => setConfirming(idp.id)} aria-label={`Delete ${idp.name}`}>
                         Delete
                       </button>
-                    </>
+                    </div>
                   )}
                 </td>
               </tr>
@@ -192,8 +192,8 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
 
 /** Where the IdP's keys come from besides its certificates: a JWKS URI, or OIDC discovery. */
 function KeySource({ idp }) {
-  if (idp.jwksUri) return <span>JWKS URI {idp.jwksUri}</span>;
-  if (idp.discoveryUrl) return <span>OIDC discovery {idp.discoveryUrl}</span>;
+  if (idp.jwksUri) return <span class="break">JWKS URI {idp.jwksUri}</span>;
+  if (idp.discoveryUrl) return <span class="break">OIDC discovery {idp.discoveryUrl}</span>;
   return <span class="muted">certificates only</span>;
 }
 
