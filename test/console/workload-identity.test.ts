@@ -334,6 +334,28 @@ describe('workload identity in the console', () => {
     const refused = results.getByRole('row').filter({ has: page.getByRole('rowheader', { name: TEMPLATE_RULE.name }) });
     expect(await refused.getByRole('cell').nth(1).textContent()).toBe('not matched');
     expect(await refused.locator('code.failed').textContent()).toBe("claims.repository_owner_id == '1342004'");
+
+    // A shadow rule's verdict is shown beside, never instead of, the enforced one.
+    const idp = await githubIdp();
+    const added = await fetch(`${server.origin}/admin/identity-providers/${idp.id}/rules`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name: 'main-only',
+        mode: 'shadow',
+        condition: "claims.repository_owner_id == '1342004' && claims.ref == 'refs/heads/main'",
+      }),
+    });
+    expect(added.status).toBe(201);
+    await page.getByRole('button', { name: 'Validate' }).click(); // the wrong owner's assertion again
+    await results.getByRole('rowheader', { name: 'main-only' }).waitFor();
+    expect(await page.locator('.verdict .reason').textContent()).toBe('no_rule_matched');
+    expect(await page.locator('.verdict .shadow-verdict').textContent()).toBe('Shadow rules: would deny; not enforced.');
+    await assertion.fill(await signAssertion(githubKey, githubClaims()));
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await page.getByRole('heading', { name: 'Valid', exact: true }).waitFor();
+    await page.locator('.verdict .shadow-verdict').getByText('would allow').waitFor();
+    expect(await page.locator('.verdict .shadow-verdict').textContent()).toBe('Shadow rules: would allow (rule main-only); not enforced.');
   });
 
   it('fits a phone-width screen (390 px): the rule verdicts, the trust rules, a template and a caret under an error', async () => {
@@ -344,7 +366,7 @@ describe('workload identity in the console', () => {
       .getByLabel('Assertion', { exact: true })
       .fill(await signAssertion(githubKey, githubClaims({ ref: 'refs/heads/a-rather-long-branch-name' })));
     await page.getByRole('button', { name: 'Validate' }).click();
-    await page.getByRole('table', { name: 'Trust rules' }).locator('code.failed').waitFor();
+    await page.getByRole('table', { name: 'Trust rules' }).locator('code.failed').first().waitFor();
     expect(['Validate', await overflow()]).toEqual(['Validate', 0]);
 
     await nav('Identity providers').click();
