@@ -17,6 +17,8 @@ export type { FailureLimitOptions } from './http/rate-limit';
 export { createAssertionVerifier } from './verifier';
 export { createJwksKeySource, combineKeySources, defaultKeySources, JWKS_DEFAULTS } from './keys';
 export type { JwksKeySourceOptions, KeySource } from './keys';
+export { createDiscoveryKeySource, DISCOVERY_DEFAULTS } from './keys';
+export type { DiscoveryKeySourceOptions } from './keys';
 export { createCertificateKeySource, CERTIFICATE_KEY_SOURCE_DEFAULTS } from './keys';
 export type { CertificateKeySourceOptions } from './keys';
 export type { AssertionVerifier } from './verifier';
@@ -43,7 +45,7 @@ export type { OutcomeReason } from './errors';
 export { sha256 } from './hash';
 export type { HostModule, HostModel, HostGrantType } from './host';
 export type { GrantRequest } from './grant/request-context';
-export { DEFAULT_ALGORITHMS } from './types';
+export { DEFAULT_ALGORITHMS, REUSE_MAX_LIFETIME_SECONDS } from './types';
 export type { Tenant, IdentityProviderRecord, CertificateRecord, VerifiedAssertion, IssuedTokenRecord } from './types';
 export {
   authenticateClient,

@@ -20,6 +20,8 @@ export interface CertificateRecord {
 /** docs/workload-identity.md: `once`, every assertion is single-use; `reuse`, tokens reused by design (at most an hour long). */
 export type ReplayPolicy = 'once' | 'reuse';
 
+export { REUSE_MAX_LIFETIME_SECONDS } from '../migrations/003_workload_identity';
+
 /** `enforce`: the rule decides; `shadow`: it is evaluated beside the enforced rules and only reported. */
 export type TrustRuleMode = 'enforce' | 'shadow';
 

@@ -16,7 +16,13 @@ import type { Knex } from 'knex';
  */
 
 export const RULES_TABLE = 'jwt_bearer_idp_rules';
-/** The reuse policy's lifetime cap, in seconds. */
+/**
+ * The lifetime cap of an IdP with replay policy `reuse`, in seconds (one hour): its
+ * `maxAssertionLifetimeSeconds` may not exceed it (a database check), and its assertions are held to
+ * `exp ≤ now + min(maxAssertionLifetimeSeconds, this) + skew` and, where `iat` is present, `exp − iat ≤` the
+ * same cap (docs/validation.md step 5). A token that may be presented again and again is worth less to a
+ * thief the shorter it lives.
+ */
 export const REUSE_MAX_LIFETIME_SECONDS = 3600;
 
 export async function up(knex: Knex): Promise<void> {

@@ -3,7 +3,8 @@ import { parseCertificateInput, parseCertificateList } from '../admin/certificat
 import { AdminError } from '../admin/errors';
 import { AdminRepository } from '../admin/repository';
 import { addCertificateBody, createIdentityProviderBody, createTenantBody, parseInput } from '../admin/schemas';
-import type { CertificateRecord, IdentityProviderRecord, Tenant } from '../types';
+import { lintIdentityProvider, type RuleWarning } from '../rules/lint';
+import type { CertificateRecord, IdentityProviderRecord, ReplayPolicy, Tenant, TrustRuleMode, TrustRuleRecord } from '../types';
 import { CliError } from './errors';
 
 /**
@@ -23,8 +24,26 @@ export interface IdpSummary {
   enabled: boolean;
   jwksUri: string | null;
   algorithms: string[] | null;
+  replayPolicy: ReplayPolicy;
+  discoveryUrl: string | null;
   aliases: string[];
   certificates: CertificateSummary[];
+  /** Trust rules in evaluation order. */
+  rules: RuleSummary[];
+  /** The lint's warnings about the IdP's trust rules (docs/workload-identity.md). */
+  warnings: RuleWarning[];
+}
+
+/** One trust rule of an {@link IdpSummary}. */
+export interface RuleSummary {
+  id: string;
+  name: string;
+  condition: string;
+  subject: string | null;
+  clients: string[];
+  scopes: string[] | null;
+  mode: TrustRuleMode;
+  position: number;
 }
 
 /** One certificate of an {@link IdpSummary}. */
@@ -53,6 +72,10 @@ export interface AddIdpInput {
   jwksUri?: string;
   algorithms?: string[];
   requireJti?: boolean;
+  /** `once` or `reuse` (validated as the admin API does). */
+  replayPolicy?: string;
+  /** An OpenID Provider configuration URL, or `true` for `<name>/.well-known/openid-configuration`. */
+  discoveryUrl?: string | true;
 }
 
 /**
@@ -113,14 +136,16 @@ export async function addIdentityProvider(knex: Knex, input: AddIdpInput): Promi
           jwksUri: input.jwksUri,
           algorithms: input.algorithms,
           requireJti: input.requireJti,
+          replayPolicy: input.replayPolicy,
+          discoveryUrl: input.discoveryUrl,
         },
         'body',
       ),
     files,
   );
   // The same rule as POST /identity-providers, in the CLI's words (its options, not the body's fields).
-  if (certificates.length === 0 && !fields.jwksUri) {
-    throw new CliError('Give the IdP a way to verify signatures: --cert <file> (PEM or DER) or --jwks-uri <https URL>.');
+  if (certificates.length === 0 && !fields.jwksUri && !fields.discoveryUrl) {
+    throw new CliError('Give the IdP a way to verify signatures: --cert <file> (PEM or DER), --jwks-uri <https URL> or --discovery [url].');
   }
   const parsed = validated(() => parseCertificateList(certificates, 'certificates'), files);
   const tenant = await requireTenant(repository, input.tenant);
@@ -171,13 +196,15 @@ export async function removeIdentityProvider(knex: Knex, input: { tenant: string
 
 // ---- helpers --------------------------------------------------------------------------------------
 
-async function requireTenant(repository: AdminRepository, domain: string): Promise<Tenant> {
+/** The tenant of this domain, or a {@link CliError} saying how to create it. */
+export async function requireTenant(repository: AdminRepository, domain: string): Promise<Tenant> {
   const tenant = await repository.findTenant(domain);
   if (!tenant) throw new CliError(`Unknown tenant "${domain}". Create it first: oauth2-jwt-bearer tenant add ${domain}`);
   return tenant;
 }
 
-async function requireIdp(
+/** The IdP of this name in the tenant of this domain, or a {@link CliError} saying where to look. */
+export async function requireIdp(
   repository: AdminRepository,
   domain: string,
   name: string,
@@ -188,7 +215,8 @@ async function requireIdp(
   return { tenant, idp };
 }
 
-function noSuchIdp(name: string, tenant: string): CliError {
+/** The CLI's sentence for an IdP name that is not in the tenant. */
+export function noSuchIdp(name: string, tenant: string): CliError {
   return new CliError(`No identity provider named "${name}" in tenant ${tenant}. See: oauth2-jwt-bearer idp list`);
 }
 
@@ -202,7 +230,7 @@ function certificateText(bytes: Buffer): string {
 }
 
 /** Runs an admin validation; its 400 becomes a CLI error with the admin API's sentence. */
-function validated<T>(parse: () => T, files: readonly string[] = []): T {
+export function validated<T>(parse: () => T, files: readonly string[] = []): T {
   try {
     return parse();
   } catch (error) {
@@ -210,7 +238,8 @@ function validated<T>(parse: () => T, files: readonly string[] = []): T {
   }
 }
 
-function rethrowForCli(error: unknown): never {
+/** Rethrows an {@link AdminError} as a {@link CliError} with its sentence (for `.catch()` of repository calls). */
+export function rethrowForCli(error: unknown): never {
   throw cliError(error);
 }
 
@@ -234,9 +263,19 @@ function summary(tenant: string, idp: IdentityProviderRecord): IdpSummary {
     enabled: idp.enabled,
     jwksUri: idp.jwksUri,
     algorithms: idp.algorithms,
+    replayPolicy: idp.replayPolicy,
+    discoveryUrl: idp.discoveryUrl,
     aliases: idp.aliases,
     certificates: idp.certificates.map(certificateSummary),
+    rules: idp.rules.map(ruleSummary),
+    warnings: lintIdentityProvider(idp),
   };
+}
+
+/** A trust rule as the CLI reports it (no timestamps). */
+export function ruleSummary(rule: TrustRuleRecord): RuleSummary {
+  const { id, name, condition, subject, clients, scopes, mode, position } = rule;
+  return { id, name, condition, subject, clients, scopes, mode, position };
 }
 
 function certificateSummary(c: CertificateRecord): CertificateSummary {

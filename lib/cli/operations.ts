@@ -11,6 +11,7 @@ import {
   removeIdentityProvider,
   type AddIdpInput,
 } from './identity-providers';
+import { addTrustRule, listTrustRules, removeTrustRule, type AddRuleInput } from './trust-rules';
 
 /**
  * Every database operation of the CLI, by name: run on the CLI's own connection when it opens the
@@ -27,6 +28,9 @@ export const OPERATIONS = {
   'cert.add': (knex: Knex, input: { tenant: string; name: string; source: string; bytes: Buffer; kid?: string }) =>
     addCertificate(knex, input),
   'cert.remove': (knex: Knex, input: { tenant: string; name: string; certificate: string }) => removeCertificate(knex, input),
+  'rule.add': (knex: Knex, input: AddRuleInput) => addTrustRule(knex, input),
+  'rule.list': (knex: Knex, input: { tenant: string; idp: string }) => listTrustRules(knex, input),
+  'rule.remove': (knex: Knex, input: { tenant: string; idp: string; name: string }) => removeTrustRule(knex, input),
   prune: (knex: Knex) => new KnexGrantStore(knex).pruneUsedAssertions(new Date()),
 } as const;
 

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { validityAt } from '../certificates';
 import { openDatabase } from '../db/connect';
 import { CliError, describeCliError, exitCodeOf } from './errors';
-import type { IdpSummary } from './identity-providers';
+import type { IdpSummary, RuleSummary } from './identity-providers';
 import { mintAssertion } from './mint';
 import { runOperation, type OperationInput, type OperationName, type OperationResult } from './operations';
 import { findRunningServer } from './remote';
@@ -83,6 +83,9 @@ export function buildProgram(ctx: CliContext): Command {
     }
   };
   const out = (line = '') => ctx.stdout(`${line}\n`);
+  /** The lint's warnings go to stderr: they never fail a command, and stdout stays parseable (--json). */
+  const warn = (warnings: ReadonlyArray<{ message: string }>, about = '') =>
+    warnings.forEach((w) => ctx.stderr(`warning: ${about}${w.message}\n`));
   const sub = (name: string) =>
     new Command(name).exitOverride().configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
   const collect = (value: string, previous: string[]) => [...previous, value];
@@ -128,6 +131,11 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--jwks-uri <url>', 'JWKS URI instead of (or besides) certificates')
     .option('--algorithms <list>', 'comma-separated allow-list of JWS algorithms (default: RS*, PS*, ES*, EdDSA)')
     .option('--no-require-jti', 'accept assertions without a jti (replay is then keyed on the signed content)')
+    .option(
+      '--replay-policy <policy>',
+      'once (default: every assertion single-use) or reuse (tokens reused by design, at most an hour long)',
+    )
+    .option('--discovery [url]', "keys through OpenID Connect discovery: the configuration URL, or none for the issuer's own")
     .option('--json', 'print the result as JSON')
     .action(
       async (o: {
@@ -139,6 +147,8 @@ export function buildProgram(ctx: CliContext): Command {
         jwksUri?: string;
         algorithms?: string;
         requireJti: boolean;
+        replayPolicy?: string;
+        discovery?: string | true;
         json?: boolean;
       }) => {
         const certificates = await Promise.all(o.cert.map(readCert));
@@ -154,7 +164,10 @@ export function buildProgram(ctx: CliContext): Command {
             .map((a) => a.trim())
             .filter(Boolean),
           requireJti: o.requireJti,
+          replayPolicy: o.replayPolicy,
+          discoveryUrl: o.discovery,
         });
+        warn(created.warnings);
         if (o.json) return out(JSON.stringify(created, null, 2));
         out(`Identity provider ${created.name} added to tenant ${created.tenant} (id ${created.id}).`);
         printIdp(out, created);
@@ -172,6 +185,7 @@ export function buildProgram(ctx: CliContext): Command {
       for (const i of idps) {
         out(`${i.name} (tenant ${i.tenant}, ${i.enabled ? 'enabled' : 'disabled'}, id ${i.id})`);
         printIdp(out, i);
+        warn(i.warnings, `${i.name} (tenant ${i.tenant}): `);
       }
     });
   idp
@@ -210,6 +224,81 @@ export function buildProgram(ctx: CliContext): Command {
       out(`Certificate ${o.thumbprint} removed from ${o.name}.`);
     });
   idp.addCommand(cert);
+
+  const rule = sub('rule').description(
+    "an identity provider's trust rules: CEL conditions its assertions must meet (docs/workload-identity.md)",
+  );
+  rule
+    .command('add')
+    .description('add a trust rule; with enforced rules, an assertion is accepted only when one of them matches')
+    .requiredOption('--idp <issuer>', 'identity provider name')
+    .requiredOption('--name <name>', 'rule name (unique within the IdP; audited)')
+    .requiredOption(
+      '--condition <cel>',
+      'CEL of type bool over claims, header and client, e.g. "claims.repository_owner_id == \'1342004\'"',
+    )
+    .option('--subject <cel>', 'CEL of type string: the subject handed to the host (default: claims.sub)')
+    .option('--client <id>', 'a client that may present what the rule admits (repeatable; none: any client of the tenant)', collect, [])
+    .option('--scope <scope>', 'a scope the rule allows (repeatable; none: no bound of its own)', collect, [])
+    .option('--shadow', 'evaluate and report only, do not enforce')
+    .option('--position <n>', 'evaluation order, ascending (default: after the last rule)')
+    .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
+    .option('--json', 'print the rule as JSON')
+    .action(
+      async (o: {
+        idp: string;
+        name: string;
+        condition: string;
+        subject?: string;
+        client: string[];
+        scope: string[];
+        shadow?: boolean;
+        position?: string;
+        tenant: string;
+        json?: boolean;
+      }) => {
+        if (o.position !== undefined && !/^\d{1,10}$/.test(o.position))
+          throw new CliError('--position must be a whole number (0 or more).');
+        const added = await operate('rule.add', {
+          tenant: o.tenant,
+          idp: o.idp,
+          name: o.name,
+          condition: o.condition,
+          subject: o.subject,
+          clients: o.client,
+          scopes: o.scope.length > 0 ? o.scope : undefined,
+          shadow: o.shadow,
+          position: o.position === undefined ? undefined : Number(o.position),
+        });
+        warn(added.warnings);
+        if (o.json) return out(JSON.stringify(added.rules, null, 2));
+        out(`Trust rule ${added.rules.name} added to ${added.idp} (position ${added.rules.position}, ${added.rules.mode}).`);
+      },
+    );
+  rule
+    .command('list')
+    .description("list an identity provider's trust rules in evaluation order")
+    .requiredOption('--idp <issuer>', 'identity provider name')
+    .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
+    .option('--json', 'print JSON')
+    .action(async (o: { idp: string; tenant: string; json?: boolean }) => {
+      const listed = await operate('rule.list', { tenant: o.tenant, idp: o.idp });
+      warn(listed.warnings);
+      if (o.json) return out(JSON.stringify(listed.rules, null, 2));
+      if (listed.rules.length === 0) return out(`No trust rules: ${listed.idp} admits every assertion that passes the other checks.`);
+      listed.rules.forEach((r) => printRule(out, r));
+    });
+  rule
+    .command('remove')
+    .description('remove a trust rule (in force at once)')
+    .requiredOption('--idp <issuer>', 'identity provider name')
+    .requiredOption('--name <name>', 'rule name')
+    .option('--tenant <domain>', 'tenant domain', DEFAULT_TENANT)
+    .action(async (o: { idp: string; name: string; tenant: string }) => {
+      await operate('rule.remove', { tenant: o.tenant, idp: o.idp, name: o.name });
+      out(`Trust rule ${o.name} removed from ${o.idp}.`);
+    });
+  idp.addCommand(rule);
   program.addCommand(idp);
 
   program
@@ -291,11 +380,22 @@ function parseClaims(pairs: string[]): Record<string, unknown> {
 function printIdp(out: (line?: string) => void, i: IdpSummary): void {
   out(`  aliases: ${i.aliases.length > 0 ? i.aliases.join(', ') : '(none: the server accepts its own token endpoint URL)'}`);
   if (i.jwksUri) out(`  jwks_uri: ${i.jwksUri}`);
+  if (i.discoveryUrl) out(`  discovery: ${i.discoveryUrl}`);
+  if (i.replayPolicy !== 'once') out(`  replay policy: ${i.replayPolicy}`);
+  if (i.rules.length > 0) out(`  trust rules: ${i.rules.map((r) => (r.mode === 'shadow' ? `${r.name} (shadow)` : r.name)).join(', ')}`);
   if (i.certificates.length === 0) out('  certificates: (none)');
   for (const c of i.certificates) {
     const state = validityAt(c, Date.now()).replace(/_/g, ' ');
     out(`  certificate ${c.thumbprint} ${c.subject} ${iso(c.notBefore)}..${iso(c.notAfter)} (${state})${c.kid ? ` kid=${c.kid}` : ''}`);
   }
+}
+
+function printRule(out: (line?: string) => void, r: RuleSummary): void {
+  out(`${r.position} ${r.name} (${r.mode})`);
+  out(`  condition: ${r.condition}`);
+  if (r.subject !== null) out(`  subject: ${r.subject}`);
+  if (r.clients.length > 0) out(`  clients: ${r.clients.join(', ')}`);
+  if (r.scopes !== null) out(`  scopes: ${r.scopes.length > 0 ? r.scopes.join(' ') : '(none)'}`);
 }
 
 function iso(d: Date): string {

@@ -136,7 +136,9 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
           ? checkTokenRow(await invokeModel<JwtBearerTokenRow>(this.model, 'jwtBearerTokenRow', this.model, [token, client, user]))
           : undefined;
 
-      // Step 9: only now, so a refused request never burns a genuine jti.
+      // Step 9: only now, so a refused request never burns a genuine jti. An IdP whose tokens are reused by
+      // design (replay policy `reuse`, docs/workload-identity.md) gets the audit row without a replay record.
+      const recordReplay = idp.replayPolicy !== 'reuse';
       const auditId = await store.recordIssuance(
         {
           tenantId: tenant.id,
@@ -147,6 +149,7 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
           jti: typeof claims.jti === 'string' ? claims.jti : null,
           ruleName: verified.rule?.name ?? null,
           replayKey: verified.replayKey,
+          recordReplay,
           replayExpiresAt: new Date((claims.exp + idp.clockSkewSeconds) * 1000),
           scope: scopeText(scope),
           accessTokenSha256: sha256(accessToken),
@@ -163,7 +166,8 @@ export function createJwtBearerGrant<H extends HostModule>(options: JwtBearerGra
         return await invokeModel(this.model, 'saveToken', this.model, [token, client, user]);
       } catch (error) {
         // The host could not keep the token: give the client its assertion back rather than burn it.
-        await store.undoIssuance(auditId, { tenantId: tenant.id, idpName: idp.name, replayKey: verified.replayKey }).catch(() => undefined);
+        const replay = { tenantId: tenant.id, idpName: idp.name, replayKey: verified.replayKey, recorded: recordReplay };
+        await store.undoIssuance(auditId, replay).catch(() => undefined);
         throw error;
       }
     }

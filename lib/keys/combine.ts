@@ -1,5 +1,6 @@
 import { JwtBearerError } from '../errors';
 import { createCertificateKeySource } from './certificate-source';
+import { createDiscoveryKeySource, type DiscoveryKeySourceOptions } from './discovery-source';
 import { createJwksKeySource, type JwksKeySourceOptions } from './jwks-source';
 import { isEmptyHint, type KeySource, type VerificationKey } from './types';
 
@@ -47,8 +48,13 @@ export function combineKeySources(sources: readonly KeySource[]): KeySource {
 
 /**
  * The key sources a verifier uses unless told otherwise: an IdP's stored certificates, then its JWKS URI,
- * combined ({@link combineKeySources}): an IdP with both has the union of both.
+ * then its OpenID Provider configuration document's `jwks_uri` (an IdP has at most one of the two URLs),
+ * combined ({@link combineKeySources}): an IdP with certificates and a URL has the union of both. The
+ * discovery source reads keys through the same JWKS source (one cache, one set of bounds) and uses the
+ * JWKS options' `fetch` and `clock` unless `discovery` gives its own.
  */
-export function defaultKeySources(jwks: JwksKeySourceOptions = {}): KeySource[] {
-  return [combineKeySources([createCertificateKeySource(), createJwksKeySource(jwks)])];
+export function defaultKeySources(jwks: JwksKeySourceOptions = {}, discovery: Omit<DiscoveryKeySourceOptions, 'jwks'> = {}): KeySource[] {
+  const jwksSource = createJwksKeySource(jwks);
+  const discoverySource = createDiscoveryKeySource({ fetch: jwks.fetch, clock: jwks.clock, ...discovery, jwks: jwksSource });
+  return [combineKeySources([createCertificateKeySource(), jwksSource, discoverySource])];
 }

@@ -30,11 +30,21 @@ export class JwksFetchError extends OAuth2JwtBearerError {
   }
 }
 
-/** RFC 7517 §8.5 registers `application/jwk-set+json`; most servers say `application/json`. */
-const MEDIA_TYPES = new Set(['application/json', 'application/jwk-set+json']);
+/** What is asked for and what answer is accepted: the `Accept` header and the media types (lower case, no parameters). */
+export interface DocumentKind {
+  accept: string;
+  mediaTypes: ReadonlySet<string>;
+}
+
+/** A JWK Set: RFC 7517 §8.5 registers `application/jwk-set+json`; most servers say `application/json`. */
+export const JWK_SET_DOCUMENT: DocumentKind = {
+  accept: 'application/jwk-set+json, application/json;q=0.9',
+  mediaTypes: new Set(['application/json', 'application/jwk-set+json']),
+};
 
 /**
- * GETs a JWK Set with hard bounds. One deadline covers the whole exchange: it aborts the request (which
+ * GETs a JWK Set (or, with another `kind`, another JSON document of an IdP's, such as its OpenID Provider
+ * configuration) with hard bounds. One deadline covers the whole exchange: it aborts the request (which
  * also errors a body still streaming) and, independently, settles the returned promise, so the caller
  * never waits longer than `timeoutMs` plus a timer tick, whatever the server does (accepts and hangs,
  * sends headers and drips the body, or never accepts).
@@ -42,11 +52,17 @@ const MEDIA_TYPES = new Set(['application/json', 'application/jwk-set+json']);
  * Refused, each as a {@link JwksFetchError}: any status but 200 — redirects included (`redirect:
  * 'manual'`: the configured URI is the trust anchor; following a `Location` would let whoever controls
  * a redirect on that origin, or an open redirect, choose our keys, and could leave https for http);
- * a media type other than `application/json` or `application/jwk-set+json` (a login page or proxy error
- * in HTML is a clear failure, not a parse error); a `Content-Length` above `maxBytes` (nothing read); a
- * body that grows past `maxBytes` (the stream is cancelled there); a body that is not UTF-8.
+ * a media type other than those of `kind` (for a JWK Set, `application/json` or
+ * `application/jwk-set+json`: a login page or proxy error in HTML is a clear failure, not a parse
+ * error); a `Content-Length` above `maxBytes` (nothing read); a body that grows past `maxBytes` (the
+ * stream is cancelled there); a body that is not UTF-8.
  */
-export async function fetchJwksDocument(url: URL, limits: JwksFetchLimits, fetchImpl: FetchFunction): Promise<JwksDocument> {
+export async function fetchJwksDocument(
+  url: URL,
+  limits: JwksFetchLimits,
+  fetchImpl: FetchFunction,
+  kind: DocumentKind = JWK_SET_DOCUMENT,
+): Promise<JwksDocument> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -56,7 +72,7 @@ export async function fetchJwksDocument(url: URL, limits: JwksFetchLimits, fetch
       reject(error);
     }, limits.timeoutMs);
   });
-  const attempt = download(url, limits, fetchImpl, controller.signal);
+  const attempt = download(url, limits, fetchImpl, kind, controller.signal);
   attempt.catch(() => undefined); // if the deadline wins, the attempt's own rejection is expected and unobserved
   try {
     return await Promise.race([attempt, deadline]);
@@ -68,13 +84,14 @@ export async function fetchJwksDocument(url: URL, limits: JwksFetchLimits, fetch
   }
 }
 
-async function download(url: URL, limits: JwksFetchLimits, fetchImpl: FetchFunction, signal: AbortSignal): Promise<JwksDocument> {
-  const response = await fetchImpl(url.href, {
-    method: 'GET',
-    redirect: 'manual',
-    signal,
-    headers: { accept: 'application/jwk-set+json, application/json;q=0.9' },
-  });
+async function download(
+  url: URL,
+  limits: JwksFetchLimits,
+  fetchImpl: FetchFunction,
+  kind: DocumentKind,
+  signal: AbortSignal,
+): Promise<JwksDocument> {
+  const response = await fetchImpl(url.href, { method: 'GET', redirect: 'manual', signal, headers: { accept: kind.accept } });
   const body = response.body;
   const refuse = async (message: string): Promise<never> => {
     await body?.cancel().catch(() => undefined);
@@ -83,7 +100,7 @@ async function download(url: URL, limits: JwksFetchLimits, fetchImpl: FetchFunct
   if (response.status >= 300 && response.status < 400) return refuse(`HTTP ${response.status}: redirects are not followed`);
   if (response.status !== 200) return refuse(`HTTP ${response.status}`);
   const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!MEDIA_TYPES.has(mediaType))
+  if (!kind.mediaTypes.has(mediaType))
     return refuse(`content type ${mediaType ? JSON.stringify(mediaType.slice(0, 60)) : '(none)'} is not application/json`);
   const declared = response.headers.get('content-length');
   if (declared !== null && Number(declared) > limits.maxBytes)

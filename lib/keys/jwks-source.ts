@@ -1,11 +1,13 @@
 import type { KeyObject } from 'node:crypto';
-import { ConfigurationError, JwtBearerError } from '../errors';
+import { JwtBearerError } from '../errors';
 import type { IdentityProviderRecord } from '../types';
-import { fetchJwksDocument, JwksFetchError, type FetchFunction } from './jwks-fetch';
+import { JWK_SET_DOCUMENT, type FetchFunction } from './jwks-fetch';
 import { checkJwksUrl } from '../shared/jwks-uri';
 import { parseJwkSet, type JwkSetKey } from './jwk-set';
-import { LruMap } from '../lru';
+import { checkedPolicy, RemoteDocuments } from './remote-document';
 import { isEmptyHint, type KeyHint, type KeySource, type VerificationKey } from './types';
+
+export { freshnessMs } from './remote-document';
 
 /**
  * Options of {@link createJwksKeySource}. Every bound has a default chosen for a token endpoint; all
@@ -58,24 +60,6 @@ export const JWKS_DEFAULTS = {
   maxUris: 1024,
 } as const;
 
-/** A set as last fetched from one URI. */
-interface CachedSet {
-  keys: readonly JwkSetKey[];
-  expiresAt: number;
-  staleUntil: number;
-}
-
-/** Everything known about one URI. Shared by every IdP (of any tenant) that names the same URI. */
-interface UriState {
-  url: URL;
-  set?: CachedSet;
-  /** The download under way; every caller awaits this one (no thundering herd). Never rejects. */
-  inflight?: Promise<boolean>;
-  failedAt?: number;
-  problem?: string;
-  missRefetchAt: number;
-}
-
 /**
  * docs/validation.md step 2/4: the keys of an IdP's configured JWKS URI (`IdentityProviderRecord.jwksUri`). IdPs
  * without one get no keys from here. Keys are never looked for anywhere else: not in the header's `jku`,
@@ -85,7 +69,7 @@ interface UriState {
  *   no credentials, no fragment, see {@link checkJwksUrl}); a refused URI is `key_source_unavailable`
  *   without any request.
  * - **Download**: one GET bounded by `timeoutMs` in total and `maxBytes`; redirects refused; JSON
- *   media type required (see {@link fetchJwksDocument}); the set validated strictly (see {@link parseJwkSet}).
+ *   media type required (see `fetchJwksDocument` in jwks-fetch.ts); the set validated strictly (see {@link parseJwkSet}).
  * - **Cache**: per URI, fresh for `Cache-Control: max-age` (minus `Age`) clamped to
  *   [`minTtlMs`, `maxTtlMs`], else `ttlMs`. Past that, the set is still served — at once, without
  *   waiting — while one background download refreshes it; if downloads keep failing, it is served
@@ -124,50 +108,20 @@ interface UriState {
  */
 export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySource {
   const o = validate(options);
-  const fetchImpl: FetchFunction = options.fetch ?? ((input, init) => fetch(input, init));
-  const clock = options.clock ?? (() => performance.now());
-  const states = new LruMap<string, UriState>(o.maxUris);
-
-  function refresh(state: UriState): Promise<boolean> {
-    if (state.inflight) return state.inflight;
-    const run = (async () => {
-      try {
-        const doc = await fetchJwksDocument(state.url, o, fetchImpl);
-        const parsed = parseJwkSet(doc.text, o.maxKeys);
-        if (!parsed.ok) {
-          if (parsed.poisoned) state.set = undefined;
-          throw new JwksFetchError(parsed.problem);
-        }
-        const at = clock();
-        const expiresAt = at + freshnessMs(doc.cacheControl, doc.age, o);
-        state.set = { keys: parsed.keys, expiresAt, staleUntil: expiresAt + o.staleMs };
-        state.failedAt = undefined;
-        state.problem = undefined;
-        return true;
-      } catch (error) {
-        state.failedAt = clock();
-        state.problem = error instanceof JwksFetchError ? error.message : 'unexpected error';
-        return false;
-      }
-    })();
-    state.inflight = run;
-    void run.finally(() => {
-      if (state.inflight === run) state.inflight = undefined;
-    });
-    return run;
-  }
-
-  const coolingAfterFailure = (state: UriState, now: number) =>
-    state.failedAt !== undefined && now - state.failedAt < o.retryAfterFailureMs;
-  const unavailable = (state: UriState, what: string) =>
-    new JwtBearerError('key_source_unavailable', {
-      detail: `JWKS of ${state.url.host}: ${what}${state.problem ? `: ${state.problem}` : ''}`,
-    });
-
-  function keysOf(set: CachedSet | undefined, hint: KeyHint): VerificationKey[] {
-    if (!set) return [];
-    return set.keys.filter((key) => matches(key, hint)).map((key) => new JwksKey(key));
-  }
+  const sets = new RemoteDocuments<readonly JwkSetKey[]>({
+    label: 'JWKS',
+    noun: 'key set',
+    policy: o,
+    kind: JWK_SET_DOCUMENT,
+    parse: (text) => {
+      const parsed = parseJwkSet(text, o.maxKeys);
+      return parsed.ok ? { ok: true, value: parsed.keys } : parsed;
+    },
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    clock: options.clock ?? (() => performance.now()),
+  });
+  const keysOf = (keys: readonly JwkSetKey[], hint: KeyHint): VerificationKey[] =>
+    keys.filter((key) => matches(key, hint)).map((key) => new JwksKey(key));
 
   return {
     async getKeys(idp: IdentityProviderRecord, hint: KeyHint): Promise<readonly VerificationKey[]> {
@@ -175,37 +129,15 @@ export function createJwksKeySource(options: JwksKeySourceOptions = {}): KeySour
       const check = checkJwksUrl(idp.jwksUri);
       if (!check.ok)
         throw new JwtBearerError('key_source_unavailable', { detail: `jwks_uri refused before any request: ${check.problem}` });
-      let state = states.get(check.url.href);
-      if (!state) {
-        state = { url: check.url, missRefetchAt: -Infinity };
-        states.set(check.url.href, state);
-      }
 
-      const now = clock();
-      let set = state.set && now < state.set.staleUntil ? state.set : undefined;
-      let downloaded = false;
-      if (!set) {
-        // Nothing usable: wait for a download, unless one failed moments ago (then answer at once).
-        if (!state.inflight && coolingAfterFailure(state, now))
-          throw unavailable(state, 'no usable key set; the last download failed moments ago');
-        if (!(await refresh(state)) || !state.set) throw unavailable(state, 'no usable key set');
-        set = state.set;
-        downloaded = true;
-      } else if (now >= set.expiresAt && !state.inflight && !coolingAfterFailure(state, now)) {
-        void refresh(state); // stale-while-revalidate: this request goes on with the set it has
-      }
-
+      const { value: set, downloaded } = await sets.current(check.url);
       const found = keysOf(set, hint);
       if (found.length > 0 || isEmptyHint(hint) || downloaded) return found;
 
       // A hint naming no key of a set we did not just download: the IdP may have rotated. One refetch per
       // cooldown; callers arriving while a download runs share it rather than being refused.
-      if (!state.inflight) {
-        if (now - state.missRefetchAt < o.refetchCooldownMs) return [];
-        state.missRefetchAt = now;
-      }
-      if (!(await refresh(state))) throw unavailable(state, 'the key named by the header is not in the cached set and the refetch failed');
-      return keysOf(state.set, hint);
+      const again = await sets.refetchAfterMiss(check.url, 'the key named by the header is not in the cached set');
+      return again ? keysOf(again, hint) : [];
     },
   };
 }
@@ -237,49 +169,6 @@ class JwksKey implements VerificationKey {
 
 type Bounds = Required<Omit<JwksKeySourceOptions, 'fetch' | 'clock'>>;
 
-/**
- * RFC 9111 §4.2.1/§5.2.2.1: freshness is `max-age` less the response's `Age`; `no-store`/`no-cache`
- * mean "do not reuse", which for us is the shortest period we allow (fetching on every request would
- * make each assertion a request to the IdP). Clamped to [minTtlMs, maxTtlMs]; no usable directive → ttlMs.
- */
-export function freshnessMs(cacheControl: string | null, age: string | null, o: Pick<Bounds, 'ttlMs' | 'minTtlMs' | 'maxTtlMs'>): number {
-  let seconds: number | undefined;
-  let noReuse = false;
-  for (const directive of (cacheControl ?? '').split(',')) {
-    const [name = '', value] = directive
-      .trim()
-      .split('=', 2)
-      .map((part) => part.trim());
-    const lower = name.toLowerCase();
-    if (lower === 'no-store' || lower === 'no-cache') noReuse = true;
-    else if (lower === 'max-age' && value !== undefined && /^"?\d{1,10}"?$/.test(value)) seconds ??= Number(value.replace(/"/g, ''));
-  }
-  if (noReuse) return o.minTtlMs;
-  if (seconds === undefined) return o.ttlMs;
-  const ageSeconds = age !== null && /^\d{1,10}$/.test(age.trim()) ? Number(age.trim()) : 0;
-  return Math.min(o.maxTtlMs, Math.max(o.minTtlMs, (seconds - ageSeconds) * 1000));
-}
-
 function validate(options: JwksKeySourceOptions): Bounds {
-  if (options === null || typeof options !== 'object') throw new ConfigurationError('JWKS key source: options must be an object.');
-  const o = { ...JWKS_DEFAULTS } as Bounds;
-  for (const name of Object.keys(JWKS_DEFAULTS) as Array<keyof Bounds>) {
-    const value = options[name];
-    if (value === undefined) continue;
-    const positive = name === 'staleMs' ? value >= 0 : value >= 1;
-    if (!Number.isSafeInteger(value) || !positive) {
-      throw new ConfigurationError(
-        `JWKS key source: ${name} must be a ${name === 'staleMs' ? 'non-negative' : 'positive'} integer; got ${String(value)}.`,
-      );
-    }
-    o[name] = value;
-  }
-  if (!(o.minTtlMs <= o.ttlMs && o.ttlMs <= o.maxTtlMs)) {
-    throw new ConfigurationError(`JWKS key source: need minTtlMs <= ttlMs <= maxTtlMs; got ${o.minTtlMs}, ${o.ttlMs}, ${o.maxTtlMs}.`);
-  }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function')
-    throw new ConfigurationError('JWKS key source: fetch must be a function.');
-  if (options.clock !== undefined && typeof options.clock !== 'function')
-    throw new ConfigurationError('JWKS key source: clock must be a function returning milliseconds.');
-  return o;
+  return checkedPolicy(options, JWKS_DEFAULTS, 'JWKS key source');
 }

@@ -83,15 +83,19 @@ export class IssuanceBatcher {
     }
   }
 
-  /** Up to maxBatch waiting requests, at most one per replay key; the others stay queued in order. */
+  /**
+   * Up to maxBatch waiting requests, at most one per replay key among those that write a replay record
+   * (one that writes none, `recordReplay: false`, upserts nothing and may share a batch with its key);
+   * the others stay queued in order.
+   */
   #take(): Pending[] {
     const batch: Pending[] = [];
     const keys = new Set<string>();
     const rest: Pending[] = [];
     for (const p of this.#queue) {
-      const key = `${p.input.tenantId}\0${p.input.idpName}\0${p.input.replayKey}`;
-      if (batch.length < this.#maxBatch && !keys.has(key)) {
-        keys.add(key);
+      const key = p.input.recordReplay === false ? undefined : `${p.input.tenantId}\0${p.input.idpName}\0${p.input.replayKey}`;
+      if (batch.length < this.#maxBatch && (key === undefined || !keys.has(key))) {
+        if (key !== undefined) keys.add(key);
         clearTimeout(p.timer);
         batch.push(p);
       } else rest.push(p);

@@ -31,35 +31,48 @@ export interface KnexGrantStoreOptions {
 
 /**
  * The replay records and audit rows of a batch in one statement (see {@link KnexGrantStore.recordIssuance}):
- * arrays of one element per request ($1–$12, $14); $13 is the batch's clock. Only rows whose replay record was written
- * (new, or an expired one reused) get an audit row; RETURNING names them by access-token hash. With a
- * host token table, its rows ($15, JSON) are inserted in the same statement for exactly those issuances.
+ * arrays of one element per request ($1–$12, $14); $13 is the batch's clock. Only rows whose replay record
+ * was written (new, or an expired one reused) get an audit row; RETURNING names them by access-token hash.
+ * With a host token table, its rows ($15, JSON) are inserted in the same statement for exactly those
+ * issuances.
+ *
+ * `reuse`: the variant for a batch holding issuances that write no replay record (replay policy `reuse`):
+ * one more array (after the others) says per row whether to write it; a row that does not always gets its
+ * audit row. A separate statement, so that batches without such rows run exactly the plain one.
  */
-function recordIssuancesStatement(tokens: TokenTableWriter | undefined): NamedStatement {
+function recordIssuancesStatement(tokens: TokenTableWriter | undefined, reuse: boolean): NamedStatement {
+  const flags = tokens ? 16 : 15;
   const input = `input as (
            select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[],
-                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[])
+                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[]${
+                                  reuse ? `, $${flags}::boolean[]` : ''
+                                })
              as t(tenant_id, idp_name, replay_key, replay_expires_at, idp_id, client_id,
-                  subject, jti, scope, access_token_sha256, refresh_token_sha256, expires_at, rule_name)
+                  subject, jti, scope, access_token_sha256, refresh_token_sha256, expires_at, rule_name${reuse ? ', record_replay' : ''})
          ),
          replay as (
            insert into jwt_bearer_used_assertions as u (tenant_id, idp_name, jti, expires_at)
-           select tenant_id, idp_name, replay_key, replay_expires_at from input
+           select tenant_id, idp_name, replay_key, replay_expires_at from input${reuse ? ' where record_replay' : ''}
            on conflict (tenant_id, idp_name, jti) do update set expires_at = excluded.expires_at
              where u.expires_at <= $13::timestamptz
            returning u.tenant_id, u.idp_name, u.jti
          )`;
+  const joined = reuse
+    ? `left join replay r on i.record_replay and r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
+          where not i.record_replay or r.jti is not null`
+    : 'join replay r on r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key';
   const audit = `insert into jwt_bearer_issued_tokens
            (tenant_id, idp_id, idp_name, client_id, subject, jti, rule_name, scope,
             access_token_sha256, refresh_token_sha256, issued_at, expires_at)
          select i.tenant_id, i.idp_id, i.idp_name, i.client_id, i.subject, i.jti, i.rule_name, i.scope,
                 i.access_token_sha256, i.refresh_token_sha256, $13::timestamptz, i.expires_at
            from input i
-           join replay r on r.tenant_id = i.tenant_id and r.idp_name = i.idp_name and r.jti = i.replay_key
+           ${joined}
          returning id, access_token_sha256`;
-  if (!tokens) return { name: 'jwt_bearer_record_issuances', text: `with ${input}\n         ${audit}` };
+  const name = `jwt_bearer_record_issuances${reuse ? '_reuse' : ''}`;
+  if (!tokens) return { name, text: `with ${input}\n         ${audit}` };
   return {
-    name: `jwt_bearer_record_issuances_${tokens.digest}`,
+    name: `${name}_${tokens.digest}`,
     text: `with ${input},
          issued as (${audit}),
          host_tokens as (${tokens.insertSql(15, 'issued')})
@@ -88,6 +101,7 @@ export class KnexGrantStore implements GrantStore {
   private readonly config: CoherentCache<Tenant | IdentityProviderRecord | null> | undefined;
   private readonly tokens: TokenTableWriter | undefined;
   private readonly recordIssuances: NamedStatement;
+  private readonly recordIssuancesWithReuse: NamedStatement;
   /** Whether {@link recordIssuance} writes `tokenRow` (a `tokenTable` was given). */
   readonly writesTokenRows: boolean;
 
@@ -100,7 +114,8 @@ export class KnexGrantStore implements GrantStore {
     }
     this.tokens = options.tokenTable === undefined ? undefined : new TokenTableWriter(options.tokenTable);
     this.writesTokenRows = this.tokens !== undefined;
-    this.recordIssuances = recordIssuancesStatement(this.tokens);
+    this.recordIssuances = recordIssuancesStatement(this.tokens, false);
+    this.recordIssuancesWithReuse = recordIssuancesStatement(this.tokens, true);
     // Waiting for a batch is waiting for a connection: the same bound as the pool's acquire timeout.
     this.issuances = new IssuanceBatcher((inputs, now) => this.writeIssuances(inputs, now), {
       maxWaitMs: Number((knex.client.config as Knex.Config).acquireConnectionTimeout ?? 60_000),
@@ -152,7 +167,9 @@ export class KnexGrantStore implements GrantStore {
   }
 
   /**
-   * The replay record and the audit row in one statement. A conflicting replay record is overwritten
+   * The replay record and the audit row in one statement; an issuance with `recordReplay: false` (replay
+   * policy `reuse`) writes its audit row (and host token row) only, and is never refused as a replay.
+   * A conflicting replay record is overwritten
    * only when it has expired at `now` (then the `jti` may be used again, RFC 7523 §3 item 7); a live one
    * makes the upsert return nothing, so no audit row is written and the answer is `null`. The primary
    * key (tenant, IdP name, replay key) serialises concurrent attempts: exactly one of them gets a row
@@ -194,20 +211,29 @@ export class KnexGrantStore implements GrantStore {
       const rows = inputs.flatMap((input) => (input.tokenRow ? [{ key: input.accessTokenSha256, row: input.tokenRow }] : []));
       values.push(this.tokens.serialise(rows));
     }
+    const reuse = inputs.some((input) => input.recordReplay === false);
+    if (reuse) values.push(inputs.map((input) => input.recordReplay !== false));
+    const statement = reuse ? this.recordIssuancesWithReuse : this.recordIssuances;
     const { rows } = await unlessUnavailable(() =>
-      runNamedStatement<{ id: string; access_token_sha256: string }>(this.knex, this.recordIssuances, values),
+      runNamedStatement<{ id: string; access_token_sha256: string }>(this.knex, statement, values),
     );
     return new Map(rows.map((row) => [row.access_token_sha256, row.id]));
   }
 
-  /** Deletes the audit row and frees the replay key, in one statement, after the host failed to save the token. */
+  /**
+   * Deletes the audit row and frees the replay key, in one statement, after the host failed to save the
+   * token. Where the issuance wrote no replay record (`replay.recorded === false`), only the audit row
+   * goes: a record of the same key is another use's, kept.
+   */
   async undoIssuance(auditId: string, replay: ReplayKey): Promise<void> {
     await unlessUnavailable(() =>
-      this.knex.raw(
-        `with audit as (delete from jwt_bearer_issued_tokens where id = ?::uuid)
-         delete from jwt_bearer_used_assertions where tenant_id = ?::uuid and idp_name = ? and jti = ?`,
-        [auditId, replay.tenantId, replay.idpName, replay.replayKey],
-      ),
+      replay.recorded === false
+        ? this.knex.raw('delete from jwt_bearer_issued_tokens where id = ?::uuid', [auditId])
+        : this.knex.raw(
+            `with audit as (delete from jwt_bearer_issued_tokens where id = ?::uuid)
+             delete from jwt_bearer_used_assertions where tenant_id = ?::uuid and idp_name = ? and jti = ?`,
+            [auditId, replay.tenantId, replay.idpName, replay.replayKey],
+          ),
     );
   }
 

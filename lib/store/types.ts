@@ -13,6 +13,12 @@ export interface IssuanceInput {
   ruleName?: string | null;
   /** The replay key (the `jti`, or the SHA-256 of the signing input). */
   replayKey: string;
+  /**
+   * Whether to write the replay record, and so refuse a second use (default `true`: the IdP's replay policy
+   * `once`). `false` (policy `reuse`, docs/workload-identity.md): only the audit row (and `tokenRow`) is
+   * written, whether or not the key was used before, and {@link GrantStore.recordIssuance} never answers `null`.
+   */
+  recordReplay?: boolean;
   /** Until when the replay record stands: the assertion's `exp` plus the IdP's clock skew. */
   replayExpiresAt: Date;
   scope: string | null;
@@ -34,6 +40,8 @@ export interface ReplayKey {
   idpName: string;
   /** The `jti`, or the SHA-256 of the signing input. */
   replayKey: string;
+  /** `false` when the issuance wrote no replay record ({@link IssuanceInput.recordReplay}): only its audit row is undone. */
+  recorded?: boolean;
 }
 
 /** Options of {@link GrantStore.pruneUsedAssertions}. */
@@ -68,7 +76,8 @@ export interface GrantStore {
   findIdentityProvider(tenantId: string, issuer: string): Promise<IdentityProviderRecord | null>;
   /**
    * The replay record and the audit row, atomically: returns the audit row id, or `null` when the
-   * (tenant, IdP name, replay key) is already recorded and not yet expired at `now`.
+   * (tenant, IdP name, replay key) is already recorded and not yet expired at `now`. With
+   * `recordReplay: false`, the audit row only, and never `null`.
    */
   recordIssuance(input: IssuanceInput, now: Date): Promise<string | null>;
   /**
@@ -76,7 +85,7 @@ export interface GrantStore {
    * table (e.g. `KnexGrantStore`'s `tokenTable` option); absent or `false`, the host saves its token itself.
    */
   readonly writesTokenRows?: boolean;
-  /** Compensates {@link recordIssuance} when the host failed to save the token: frees the `jti` again. */
+  /** Compensates {@link recordIssuance} when the host failed to save the token: frees the `jti` again (unless `replay.recorded` is `false`). */
   undoIssuance(auditId: string, replay: ReplayKey): Promise<void>;
   findRefreshOrigin(refreshTokenSha256: string): Promise<RefreshOrigin | null>;
   /** Audit row for a token issued by the host's `refresh_token` grant from a token of ours. */

@@ -1,6 +1,7 @@
 import { JwtBearerError } from '../errors';
 import type { IdentityProviderRecord } from '../types';
 import { isStorableText } from '../shared/text';
+import { REUSE_MAX_LIFETIME_SECONDS } from '../types';
 
 /** docs/validation.md step 5: the longest `jti` accepted, in characters (Unicode code points). */
 export const MAX_JTI_LENGTH = 256;
@@ -25,8 +26,9 @@ export interface CheckedClaims extends Record<string, unknown> {
  * `jwtVerify` so that each failure has its exact reason and each rule is the one RFC 7523 §3 states.
  * A claim of the wrong JSON type fails with that claim's reason (a string `"exp"` is `exp_missing`).
  *
- * Order (first failure wins): iss, sub, aud, exp, nbf, iat, jti. Time checks use the IdP's clock skew in
- * the lenient direction, the same on every check.
+ * Order (first failure wins): iss, sub, aud, exp (with, for replay policy `reuse`, the one-hour cap on
+ * `exp` and on `exp − iat`), nbf, iat, jti, cnf. Time checks use the IdP's clock skew in the lenient
+ * direction, the same on every check.
  */
 export function checkClaims(claims: Record<string, unknown>, ctx: ClaimsContext): CheckedClaims {
   const { idp } = ctx;
@@ -51,9 +53,17 @@ export function checkClaims(claims: Record<string, unknown>, ctx: ClaimsContext)
   const { exp } = claims;
   if (!isNumericDate(exp)) throw new JwtBearerError('exp_missing', { detail: 'exp missing or not a number' });
   if (now >= exp + skew) throw new JwtBearerError('assertion_expired', { detail: `exp ${exp} <= now ${Math.floor(now)} - ${skew}s` });
-  const lifetime = nonNegative(idp.maxAssertionLifetimeSeconds);
+  // Replay policy `reuse` (docs/workload-identity.md): an assertion that may be presented again and again
+  // lives at most an hour, whatever the IdP's lifetime says, and an `iat` may not claim a longer life either
+  // (a token issued for a day and presented in its last hour would pass the `now` bound alone).
+  const reuse = idp.replayPolicy === 'reuse';
+  const configured = nonNegative(idp.maxAssertionLifetimeSeconds);
+  const lifetime = reuse ? Math.min(configured, REUSE_MAX_LIFETIME_SECONDS) : configured;
   if (exp > now + lifetime + skew) {
     throw new JwtBearerError('exp_too_far', { detail: `exp ${exp} > now ${Math.floor(now)} + ${lifetime}s + ${skew}s` });
+  }
+  if (reuse && isNumericDate(claims.iat) && exp - claims.iat > lifetime) {
+    throw new JwtBearerError('exp_too_far', { detail: `exp ${exp} - iat ${claims.iat} > ${lifetime}s (replay policy reuse)` });
   }
 
   // RFC 7523 §3 item 5, RFC 7519 §4.1.5: not before nbf.
@@ -85,6 +95,11 @@ export function checkClaims(claims: Record<string, unknown>, ctx: ClaimsContext)
       throw new JwtBearerError('jti_invalid', { detail: `jti is not a non-empty string of at most ${MAX_JTI_LENGTH} characters` });
     }
   }
+
+  // RFC 7800 §3.1: `cnf` binds the token to a key whose holder must prove possession of it. This endpoint
+  // checks no proof of possession (no DPoP, no mTLS binding), so honouring such a token as a plain bearer
+  // assertion would drop the very protection its issuer asked for: refuse it, whatever the member holds.
+  if (Object.hasOwn(claims, 'cnf')) throw new JwtBearerError('confirmation_unsupported', { detail: 'cnf claim present' });
 
   return claims as CheckedClaims;
 }

@@ -17,6 +17,10 @@ export const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set<string>(DEFAULT
  * - `alg` a string naming a supported asymmetric algorithm, compared exactly (RFC 7515 §4.1.1: alg
  *   values are case-sensitive, so `nOnE` or `rs256` are not some other spelling of a good one) →
  *   else `alg_not_allowed`.
+ * - `cty` `JWT` (any case) → `assertion_malformed`: no nested JWTs.
+ * - `typ` naming a token of another kind ({@link REFUSED_TOKEN_TYPES}, any case, with or without
+ *   `application/`) → `token_type_not_allowed`, for every IdP (RFC 8725 §3.11: explicit typing keeps
+ *   one kind of JWT from being accepted as another).
  * - `crit` present at all → `crit_unsupported`. We implement no JWS extension, so any name in it is
  *   unknown and RFC 7515 §4.1.11 requires refusal; a `crit` that is not a non-empty array of strings is
  *   invalid on its own terms.
@@ -39,6 +43,9 @@ export function checkHeader(header: Record<string, unknown>): { alg: string; hin
   if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
     throw new JwtBearerError('assertion_malformed', { detail: 'nested JWT (cty JWT) is not accepted' });
   }
+  if (isRefusedTokenType(header.typ)) {
+    throw new JwtBearerError('token_type_not_allowed', { detail: 'typ names an access token or a workload identity token' });
+  }
   if (Object.hasOwn(header, 'crit')) {
     const { crit } = header;
     const wellFormed = Array.isArray(crit) && crit.length > 0 && crit.every((name) => typeof name === 'string' && name.length > 0);
@@ -47,6 +54,27 @@ export function checkHeader(header: Record<string, unknown>): { alg: string; hin
     });
   }
   return { alg, hint: { kid: hintValue(header, 'kid'), x5t: hintValue(header, 'x5t'), x5tS256: hintValue(header, 'x5t#S256') } };
+}
+
+/**
+ * `typ` values (RFC 7515 §4.1.9, without the `application/` prefix, lower case) of tokens that are not
+ * assertions for this grant, whoever signed them:
+ *
+ * - `at+jwt`: an OAuth access token (RFC 9068 §2.1, which asks that it be typed so, and §4 that it never
+ *   be accepted as another kind of token). Trading one for a new token here would turn any resource
+ *   server's token into a key to this one.
+ * - `wit+jwt`: a workload identity token of the IETF WIMSE drafts: bound to a key (`cnf`) and shown only
+ *   with proof of possession, which this endpoint does not check.
+ *
+ * Media types compare case-insensitively, and RFC 7515 §4.1.9 lets `application/at+jwt` be written
+ * `at+jwt`: both spellings are refused.
+ */
+export const REFUSED_TOKEN_TYPES: ReadonlySet<string> = new Set(['at+jwt', 'wit+jwt']);
+
+function isRefusedTokenType(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false;
+  const lower = typ.toLowerCase();
+  return REFUSED_TOKEN_TYPES.has(lower.startsWith('application/') ? lower.slice('application/'.length) : lower);
 }
 
 /** docs/validation.md step 2, the part that needs the IdP: `alg` within its allow-list (null → the default list). */

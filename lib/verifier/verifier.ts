@@ -16,9 +16,10 @@ export interface AssertionVerifierOptions {
   /** Longest accepted assertion in bytes (docs/validation.md step 1; default 16384). */
   maxAssertionBytes?: number;
   /**
-   * Where IdP keys come from (default: {@link defaultKeySources}, i.e. the IdP's stored certificates and
-   * its JWKS URI, combined). Every source is asked; the union of their keys is used. Pass your own list
-   * to share one key cache between verifiers or to bound the JWKS source differently.
+   * Where IdP keys come from (default: {@link defaultKeySources}, i.e. the IdP's stored certificates, its
+   * JWKS URI and its OpenID Provider configuration document's `jwks_uri`, combined). Every source is
+   * asked; the union of their keys is used. Pass your own list to share one key cache between verifiers
+   * or to bound the JWKS source differently.
    */
   keySources?: readonly KeySource[];
 }
@@ -72,18 +73,22 @@ export interface AssertionVerifier {
  * 2. [1] three strict, canonical base64url segments; header and payload UTF-8 JSON objects without
  *    duplicate or `__proto__` members → `assertion_malformed`;
  * 3. [2] `alg` a string naming a supported asymmetric algorithm (never `none`, never HMAC) → `alg_not_allowed`;
- * 4. [2] no `crit` at all → `crit_unsupported`;
- * 5. [2] `kid`, `x5t`, `x5t#S256`, where present, non-empty strings → `key_not_found`;
- * 6. [3] `iss` (unverified, used only to find the IdP) a non-empty string naming an enabled IdP of this
+ * 4. [2] no `cty: JWT` → `assertion_malformed`; no `typ` of an access token or workload identity token
+ *    (`at+jwt`, `wit+jwt`) → `token_type_not_allowed`;
+ * 5. [2] no `crit` at all → `crit_unsupported`;
+ * 6. [2] `kid`, `x5t`, `x5t#S256`, where present, non-empty strings → `key_not_found`;
+ * 7. [3] `iss` (unverified, used only to find the IdP) a non-empty string naming an enabled IdP of this
  *    tenant → `issuer_unknown`, identical and detail-free for unknown, disabled and other-tenant IdPs;
- * 7. [2] `alg` in the IdP's allow-list → `alg_not_allowed`;
- * 8. [2] a hint names at least one of the IdP's keys → `key_not_found`;
- * 9. [2/4] some key is current and of the alg's type → `no_usable_key`;
- * 10. [4] one of them verifies the signature → `signature_invalid`;
- * 11. [5] `issuer_mismatch`, `subject_invalid`, `audience_mismatch`, `exp_missing`, `assertion_expired`,
- *    `exp_too_far`, `assertion_not_yet_valid`, `iat_in_future`, `iat_too_old`, `jti_missing`, `jti_invalid`;
- * 12. [6] `subject_not_allowed`, `client_not_allowed`;
- * 13. [6] where the IdP has enforced trust rules, one of them admits the assertion → `no_rule_matched`
+ * 8. [2] `alg` in the IdP's allow-list → `alg_not_allowed`;
+ * 9. [2] a hint names at least one of the IdP's keys → `key_not_found` (an IdP with a discovery URL:
+ *    its document names this issuer → `discovery_issuer_mismatch`);
+ * 10. [2/4] some key is current and of the alg's type → `no_usable_key`;
+ * 11. [4] one of them verifies the signature → `signature_invalid`;
+ * 12. [5] `issuer_mismatch`, `subject_invalid`, `audience_mismatch`, `exp_missing`, `assertion_expired`,
+ *    `exp_too_far`, `assertion_not_yet_valid`, `iat_in_future`, `iat_too_old`, `jti_missing`, `jti_invalid`,
+ *    `confirmation_unsupported`;
+ * 13. [6] `subject_not_allowed`, `client_not_allowed`;
+ * 14. [6] where the IdP has enforced trust rules, one of them admits the assertion → `no_rule_matched`
  *    (shadow rules are evaluated beside them and reported through `onShadowVerdict`, never enforced).
  *
  * Nothing of the payload but `iss` is acted on before the signature verifies (RFC 8725 §3.4 spirit:

@@ -7,7 +7,10 @@
  * from JWE: five segments are a JWE), §4.1.10 (`cty`); RFC 7516 §7.1 (JWE compact: five segments);
  * RFC 7519 §7.2 step 1 and step 8 (nested JWTs), §5.2 (`cty: JWT`); RFC 7523 §3 item 9 (the assertion is
  * a signed JWT; RFC 7523 allows encryption but this server accepts only JWS, docs/validation.md step 1);
- * RFC 8725 §2.8, §3.9, §3.11, §3.12 (cross-JWT confusion: audience and explicit typing keep kinds apart).
+ * RFC 8725 §2.8, §3.9, §3.11, §3.12 (cross-JWT confusion: audience and explicit typing keep kinds apart);
+ * RFC 9068 §2.1 (`typ: at+jwt` access tokens) and the WIMSE workload identity tokens (`wit+jwt`) are
+ * refused by their type for every IdP; RFC 7800 §3.1 (`cnf`: a key-bound token, whose proof of possession
+ * this endpoint does not check).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -20,6 +23,7 @@ import {
   HOSTS,
   INVALID_GRANT,
   INVALID_REQUEST,
+  sha256b64,
   signInput,
   type AttackTarget,
 } from '../helpers/attack-kit';
@@ -184,9 +188,15 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
       );
       await t.refusedGrant(idToken, INVALID_GRANT('audience_mismatch'));
     });
-    it('an RFC 9068 access token (typ at+jwt, aud = a resource server)', async () => {
+    it('an RFC 9068 access token (typ at+jwt, aud = a resource server): its typ refuses it first', async () => {
       const at = await signAssertion(fx.key, goodClaims({ aud: 'https://api.example.test', client_id: CLIENT.id, scope: 'admin' }), {
         typ: 'at+jwt',
+        kid: fx.key.kid,
+      });
+      await t.refusedGrant(at, INVALID_GRANT('token_type_not_allowed'));
+    });
+    it('an untyped access token (aud = a resource server)', async () => {
+      const at = await signAssertion(fx.key, goodClaims({ aud: 'https://api.example.test', client_id: CLIENT.id, scope: 'admin' }), {
         kid: fx.key.kid,
       });
       await t.refusedGrant(at, INVALID_GRANT('audience_mismatch'));
@@ -198,6 +208,40 @@ describe.each(HOSTS)('token format attacks on $name', (hut) => {
         { typ: 'logout+jwt' },
       );
       await t.refusedGrant(logout, INVALID_GRANT('audience_mismatch'));
+    });
+  });
+  describe('RFC 8725 §3.11, RFC 9068 §2.1: explicitly typed tokens of another kind are refused by their typ, whatever else they carry', () => {
+    // Signed by the IdP, addressed to us, otherwise valid: only the typ check stands between them and a token.
+    it.each(['at+jwt', 'application/at+jwt', 'AT+JWT', 'Application/At+Jwt', 'wit+jwt', 'application/wit+jwt', 'WIT+JWT'])(
+      'typ %s, addressed to this token endpoint',
+      async (typ) => {
+        const token = await signAssertion(fx.key, goodClaims(), { typ, kid: fx.key.kid });
+        await t.refusedGrant(token, INVALID_GRANT('token_type_not_allowed'));
+      },
+    );
+    it('typ at+jwt from an issuer that is not even configured: refused before the lookup, with the same reason', async () => {
+      const token = await signAssertion(fx.key, goodClaims({ iss: 'https://unknown.example' }), { typ: 'at+jwt' });
+      await t.refusedGrant(token, INVALID_GRANT('token_type_not_allowed'));
+    });
+  });
+
+  describe('RFC 7800 §3.1: a key-bound token (cnf) is refused, since proof of possession is not checked here', () => {
+    it.each([
+      ['a JWK thumbprint (DPoP, RFC 9449 §6)', { jkt: sha256b64('attacker key') }],
+      ['a certificate thumbprint (mTLS, RFC 8705 §3.1)', { 'x5t#S256': sha256b64('client cert') }],
+      ['a full JWK', { jwk: { kty: 'OKP', crv: 'Ed25519', x: rnd(32) } }],
+      ['an empty object', {}],
+      ['null', null],
+    ])('cnf holding %s, in an otherwise valid IdP-signed assertion', async (_name, cnf) => {
+      const token = await signAssertion(fx.key, goodClaims({ cnf }), { kid: fx.key.kid });
+      await t.refusedGrant(token, INVALID_GRANT('confirmation_unsupported'));
+    });
+    it('a wit+jwt with its cnf is refused by its typ first', async () => {
+      const token = await signAssertion(fx.key, goodClaims({ cnf: { jwk: { kty: 'OKP', crv: 'Ed25519', x: rnd(32) } } }), {
+        typ: 'wit+jwt',
+        kid: fx.key.kid,
+      });
+      await t.refusedGrant(token, INVALID_GRANT('token_type_not_allowed'));
     });
   });
 });

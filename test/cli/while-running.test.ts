@@ -171,6 +171,31 @@ describe('while npm start runs on the embedded database', () => {
     );
   });
 
+  it('runs `idp rule add|list|remove` in the server: a rule is in force at once, a broken one is refused with its caret', async () => {
+    const added = await cli(['idp', 'rule', 'add', '--idp', 'jwtIDP', '--name', 'ops-only', '--condition', "claims.sub == 'ops'"]);
+    expect(added).toMatchObject({ code: 0, stdout: 'Trust rule ops-only added to jwtIDP (position 0, enforce).\n' });
+    expect(added.stderr).toMatch(NOTE);
+    // The walkthrough's assertion (sub "admin") no longer matches any enforced rule.
+    const refused = await token(app, await seedAssertion());
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ error: 'invalid_grant' });
+    expect(refused.json.access_token).toBeUndefined();
+    const ops = await token(app, await seedAssertion({ sub: 'ops' }));
+    expect(ops.status).toBe(200);
+
+    const broken = await cli(['idp', 'rule', 'add', '--idp', 'jwtIDP', '--name', 'broken', '--condition', "claims.sub == 'a' &&"]);
+    expect(broken).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "error: condition: Unexpected token: EOF at position 20.\n  claims.sub == 'a' &&\n                      ^\n",
+    });
+    expect((await cli(['idp', 'rule', 'list', '--idp', 'jwtIDP'])).stdout).toBe("0 ops-only (enforce)\n  condition: claims.sub == 'ops'\n");
+
+    expect((await cli(['idp', 'rule', 'remove', '--idp', 'jwtIDP', '--name', 'ops-only'])).code).toBe(0);
+    const again = await token(app, await seedAssertion());
+    expect(again.status).toBe(200);
+  });
+
   it('removes the IdP in the server: its assertions are refused at once', async () => {
     expect(await cli(['idp', 'remove', '--name', 'jwtIDP'])).toMatchObject({
       code: 0,

@@ -8,6 +8,7 @@ const SCHEMA_TABLES = [
   'jwt_bearer_identity_providers',
   'jwt_bearer_idp_aliases',
   'jwt_bearer_idp_certificates',
+  'jwt_bearer_idp_rules',
   'jwt_bearer_issued_tokens',
   'jwt_bearer_tenants',
   'jwt_bearer_used_assertions',
@@ -36,6 +37,13 @@ const CONSTRAINTS = [
     'jwt_bearer_idp_no_symmetric_algs',
     "CHECK ((NOT (algorithms && ARRAY['none'::text, 'HS256'::text, 'HS384'::text, 'HS512'::text])))",
   ],
+  ['jwt_bearer_identity_providers', 'jwt_bearer_idp_one_key_url', 'CHECK (((jwks_uri IS NULL) OR (discovery_url IS NULL)))'],
+  ['jwt_bearer_identity_providers', 'jwt_bearer_idp_replay_policy', "CHECK ((replay_policy = ANY (ARRAY['once'::text, 'reuse'::text])))"],
+  [
+    'jwt_bearer_identity_providers',
+    'jwt_bearer_idp_reuse_lifetime',
+    "CHECK (((replay_policy = 'once'::text) OR (max_assertion_lifetime_seconds <= 3600)))",
+  ],
   ['jwt_bearer_identity_providers', 'jwt_bearer_idp_skew_nonnegative', 'CHECK ((clock_skew_seconds >= 0))'],
   [
     'jwt_bearer_idp_aliases',
@@ -50,6 +58,16 @@ const CONSTRAINTS = [
   ],
   ['jwt_bearer_idp_certificates', 'jwt_bearer_idp_certificates_idp_id_thumbprint_unique', 'UNIQUE (idp_id, thumbprint)'],
   ['jwt_bearer_idp_certificates', 'jwt_bearer_idp_certificates_pkey', 'PRIMARY KEY (id)'],
+  [
+    'jwt_bearer_idp_rules',
+    'jwt_bearer_idp_rules_idp_id_foreign',
+    'FOREIGN KEY (idp_id) REFERENCES jwt_bearer_identity_providers(id) ON DELETE CASCADE',
+  ],
+  ['jwt_bearer_idp_rules', 'jwt_bearer_idp_rules_idp_id_name_unique', 'UNIQUE (idp_id, name)'],
+  ['jwt_bearer_idp_rules', 'jwt_bearer_idp_rules_pkey', 'PRIMARY KEY (id)'],
+  ['jwt_bearer_idp_rules', 'jwt_bearer_rule_condition_nonempty', 'CHECK ((length(condition) > 0))'],
+  ['jwt_bearer_idp_rules', 'jwt_bearer_rule_mode', "CHECK ((mode = ANY (ARRAY['enforce'::text, 'shadow'::text])))"],
+  ['jwt_bearer_idp_rules', 'jwt_bearer_rule_name_nonempty', 'CHECK ((length(name) > 0))'],
   ['jwt_bearer_issued_tokens', 'jwt_bearer_issued_tokens_access_token_sha256_unique', 'UNIQUE (access_token_sha256)'],
   [
     'jwt_bearer_issued_tokens',
@@ -192,6 +210,8 @@ describe('migrate', () => {
       'issue_refresh_token bool not null',
       'created_at timestamptz not null',
       'updated_at timestamptz not null',
+      'replay_policy text not null',
+      'discovery_url text',
     ]);
     expect(await columns(db.knex, 'jwt_bearer_idp_aliases')).toEqual([
       'idp_id uuid not null',
@@ -230,6 +250,20 @@ describe('migrate', () => {
       'issued_at timestamptz not null',
       'expires_at timestamptz not null',
       'revoked_at timestamptz',
+      'rule_name text',
+    ]);
+    expect(await columns(db.knex, 'jwt_bearer_idp_rules')).toEqual([
+      'id uuid not null',
+      'idp_id uuid not null',
+      'name text not null',
+      'condition text not null',
+      'subject text',
+      'clients _text not null',
+      'scopes _text',
+      'mode text not null',
+      'position int4 not null',
+      'created_at timestamptz not null',
+      'updated_at timestamptz not null',
     ]);
   });
 

@@ -180,6 +180,14 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
     it('refuses a kid that names no key of the IdP', async () => grantRefused(await fx.assertion({}, { kid: 'nope' }), 'key_not_found'));
     it('refuses an unknown crit extension', async () =>
       grantRefused(await fx.assertion({}, { crit: ['urn:example:ext'], 'urn:example:ext': true }), 'crit_unsupported'));
+    it('refuses an access token (typ at+jwt, RFC 9068 §2.1) signed by the IdP and addressed to us', async () =>
+      grantRefused(await fx.assertion({}, { typ: 'at+jwt' }), 'token_type_not_allowed'));
+    it('refuses typ application/AT+JWT (media types compare case-insensitively)', async () =>
+      grantRefused(await fx.assertion({}, { typ: 'application/AT+JWT' }), 'token_type_not_allowed'));
+    it('refuses a workload identity token (typ wit+jwt)', async () =>
+      grantRefused(await fx.assertion({}, { typ: 'application/wit+jwt' }), 'token_type_not_allowed'));
+    it('refuses typ at+jwt before looking the issuer up (an unknown issuer gets the same reason)', async () =>
+      grantRefused(await fx.assertion({ iss: 'nobody' }, { typ: 'at+jwt' }), 'token_type_not_allowed'));
     it('never verifies ES256 with the RSA key', async () => {
       const ec = await makeSigningKey('ES256');
       await grantRefused(
@@ -286,6 +294,10 @@ describe.each(HOSTS)('refusals on $name', (hut) => {
     });
     it('refuses a missing jti where the IdP requires one', async () => grantRefused(await fx.assertion({ jti: undefined }), 'jti_missing'));
     it('refuses a jti over 256 characters', async () => grantRefused(await fx.assertion({ jti: 'j'.repeat(257) }), 'jti_invalid'));
+    it('refuses a key-bound assertion (a cnf claim, RFC 7800 §3.1): proof of possession is not checked here', async () =>
+      grantRefused(await fx.assertion({ cnf: { jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' } }), 'confirmation_unsupported'));
+    it('refuses a cnf claim only after the signature: signed by someone else it is signature_invalid', async () =>
+      grantRefused(await fx.assertion({ cnf: { jkt: 'x' } }, { kid: fx.key.kid }, attacker), 'signature_invalid'));
   });
 
   describe('step 6: subject and client', () => {

@@ -18,6 +18,10 @@ export interface SeedIdp {
   issueRefreshToken?: boolean;
   /** The IdP's JWKS URI (stored as given: tests of the fetch-time checks may store what the admin API refuses). */
   jwksUri?: string | null;
+  /** `once` (the default) or `reuse` (then a lifetime of at most 3600 s, or the database refuses the row). */
+  replayPolicy?: 'once' | 'reuse';
+  /** The IdP's OpenID Provider configuration document URL (stored as given, like `jwksUri`). */
+  discoveryUrl?: string | null;
 }
 
 /** Ensures a tenant row and returns its id. */
@@ -45,6 +49,8 @@ export async function seedIdp(knex: Knex, idp: SeedIdp): Promise<string> {
       allowed_scopes: idp.allowedScopes ?? null,
       issue_refresh_token: idp.issueRefreshToken ?? true,
       jwks_uri: idp.jwksUri ?? null,
+      replay_policy: idp.replayPolicy ?? 'once',
+      discovery_url: idp.discoveryUrl ?? null,
     })
     .returning('id');
   for (const cert of idp.certificates ?? []) {

@@ -61,6 +61,24 @@ it('never puts two uses of one replay key in one statement; a row not written ba
   expect(w.batches.map((b) => b.keys)).toEqual([['x'], ['x', 'y'], ['x']]);
 });
 
+it('lets uses of one key that write no replay record (replay policy reuse) share a statement', async () => {
+  const w = recordingWriter(allWritten);
+  const batcher = new IssuanceBatcher(w.write, { maxWaitMs: 1000, timedOut: () => new Error('timeout') });
+  w.hold();
+  const reuse = { recordReplay: false };
+  const answers = [
+    batcher.record(input('k', reuse), new Date()),
+    batcher.record(input('k', reuse), new Date()),
+    batcher.record(input('k', reuse), new Date()),
+    batcher.record(input('k'), new Date()),
+    batcher.record(input('k'), new Date()),
+  ];
+  w.release();
+  expect(await Promise.all(answers)).toEqual(['id-k', 'id-k', 'id-k', 'id-k', 'id-k']);
+  // The first reuse alone, then the other two with the first once-use; the second once-use waits for its own.
+  expect(w.batches.map((b) => b.keys)).toEqual([['k'], ['k', 'k', 'k'], ['k']]);
+});
+
 it('fails every request of a failed statement, and only those', async () => {
   let fail = true;
   const w = recordingWriter((inputs) => (fail ? Promise.reject(new Error('down')) : allWritten(inputs)));

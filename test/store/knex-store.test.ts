@@ -305,6 +305,65 @@ describe('recordIssuance and replay', () => {
   });
 });
 
+describe('recordIssuance without a replay record (replay policy reuse)', () => {
+  let idp: string;
+  beforeAll(async () => {
+    idp = await insertIdp(db.knex, { tenant_id: tenantId, name: 'reusing', replay_policy: 'reuse', max_assertion_lifetime_seconds: 3600 });
+  });
+  const input = (over: Partial<IssuanceInput> = {}) =>
+    issuance({ tenantId, idpId: idp, idpName: 'reusing', jti: null, replayKey: 'k8s-token-hash', recordReplay: false, ...over });
+
+  it('writes an audit row for every use and no replay record, even under a key already recorded', async () => {
+    const first = await store.recordIssuance(input(), NOW);
+    const second = await store.recordIssuance(input(), NOW);
+    expect(first).toMatch(UUID);
+    expect(second).toMatch(UUID);
+    expect(second).not.toBe(first);
+    expect((await auditRows({ idp_id: idp })).map((r) => r.id).sort()).toEqual([first, second].sort());
+    expect(await replayRows(idp)).toEqual([]);
+
+    // A live record of the key (from a time the IdP was `once`) neither refuses a reuse nor is touched by it.
+    await db
+      .knex('jwt_bearer_used_assertions')
+      .insert({ tenant_id: tenantId, idp_name: 'reusing', jti: 'k8s-token-hash', expires_at: at(60_000) });
+    expect(await store.recordIssuance(input(), NOW)).toMatch(UUID);
+    expect(await replayRows(idp)).toEqual([{ jti: 'k8s-token-hash', expiresAt: at(60_000) }]);
+    // ...and the next `once` use of it is refused by that record.
+    expect(await store.recordIssuance(input({ recordReplay: true }), NOW)).toBeNull();
+  });
+
+  it('serves 20 concurrent uses of one key: 20 audit rows, no record', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.recordIssuance(input({ replayKey: 'fleet' }), NOW)));
+    expect(results.every((id) => typeof id === 'string' && UUID.test(id))).toBe(true);
+    expect(new Set(results).size).toBe(20);
+    expect(await db.knex('jwt_bearer_used_assertions').where({ idp_name: 'reusing', jti: 'fleet' })).toEqual([]);
+  });
+
+  it('one statement for a batch mixing both kinds: every reuse gets its row, exactly one once-use of the key wins', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.recordIssuance(input({ replayKey: 'mixed', recordReplay: i % 2 === 0 }), NOW)),
+    );
+    const onceWinners = results.filter((id, i) => i % 2 === 0 && id !== null);
+    expect(onceWinners).toHaveLength(1);
+    expect(results.filter((id, i) => i % 2 === 1 && typeof id === 'string' && UUID.test(id))).toHaveLength(10);
+    expect(await db.knex('jwt_bearer_used_assertions').where({ idp_name: 'reusing', jti: 'mixed' }).pluck('jti')).toEqual(['mixed']);
+    const audited = await db
+      .knex('jwt_bearer_issued_tokens')
+      .where({ idp_id: idp })
+      .whereIn('id', results.filter(Boolean) as string[]);
+    expect(audited).toHaveLength(11);
+  });
+
+  it('undo deletes the audit row only, never a record of the same key', async () => {
+    const id = (await store.recordIssuance(input(), NOW))!;
+    await store.undoIssuance(id, { tenantId, idpName: 'reusing', replayKey: 'k8s-token-hash', recorded: false });
+    expect(await auditRows({ id })).toEqual([]);
+    expect((await replayRows(idp)).filter((row) => row.jti === 'k8s-token-hash')).toEqual([
+      { jti: 'k8s-token-hash', expiresAt: at(60_000) },
+    ]);
+  });
+});
+
 describe('undoIssuance', () => {
   let idp: string;
   beforeAll(async () => {

@@ -175,6 +175,17 @@ describe('one statement for replay record, audit row and token row', () => {
     expect(await store.recordIssuance(input('fail-b'), NOW)).not.toBeNull();
   });
 
+  it('writes a token row for every use of a key that asks for no replay record (replay policy reuse), in the same statement', async () => {
+    const uses = [input('reused'), input('reused'), input('reused')].map((i) => ({ ...i, recordReplay: false }));
+    const answers = await Promise.all(uses.map((i) => store.recordIssuance(i, NOW)));
+    expect(answers.every((id) => typeof id === 'string')).toBe(true);
+    expect((await hostRowsOf(uses.map((i) => i.accessTokenSha256))).map((r) => r.access_token_sha256).sort()).toEqual(
+      uses.map((i) => i.accessTokenSha256).sort(),
+    );
+    expect(await count('jwt_bearer_issued_tokens', { jti: 'reused' })).toBe(3);
+    expect(await count('jwt_bearer_used_assertions', { jti: 'reused' })).toBe(0);
+  });
+
   it('an issuance without a token row is recorded as always, with no host row', async () => {
     const { tokenRow: _none, ...bare } = input('bare');
     expect(await store.recordIssuance(bare, NOW)).not.toBeNull();

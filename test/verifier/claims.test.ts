@@ -49,6 +49,8 @@ describe('one test per reason', () => {
   it('iat_too_old', async () => expect(await reason({ iat: NOW_S - 3600 }, { iatMaxAgeSeconds: 600 })).toBe('iat_too_old'));
   it('jti_missing', async () => expect(await reason({ jti: undefined })).toBe('jti_missing'));
   it('jti_invalid', async () => expect(await reason({ jti: 'x'.repeat(257) })).toBe('jti_invalid'));
+  it('confirmation_unsupported', async () =>
+    expect(await reason({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } })).toBe('confirmation_unsupported'));
   it('subject_not_allowed', async () =>
     expect(await reason({ sub: 'mallory' }, { allowedSubjects: ['alice', 'bob'] })).toBe('subject_not_allowed'));
   it('client_not_allowed', async () => expect(await reason({}, { allowedClients: ['another-client'] })).toBe('client_not_allowed'));
@@ -163,6 +165,41 @@ describe('time checks: the skew applies symmetrically, in the lenient direction,
   });
 });
 
+describe('replay policy reuse: a one-hour cap on the lifetime (docs/workload-identity.md)', () => {
+  const reuse = (life: number, skew = 60) =>
+    ({ replayPolicy: 'reuse', maxAssertionLifetimeSeconds: life, clockSkewSeconds: skew, requireJti: false }) as const;
+
+  it('exp up to now + min(lifetime, 3600) + skew, one second more is exp_too_far', async () => {
+    await expect(check({ iat: undefined, exp: NOW_S + 3600 + 60 }, reuse(3600))).resolves.toBeDefined();
+    expect(await reason({ iat: undefined, exp: NOW_S + 3600 + 61 }, reuse(3600))).toBe('exp_too_far');
+    await expect(check({ iat: undefined, exp: NOW_S + 600 }, reuse(600, 0))).resolves.toBeDefined();
+    expect(await reason({ iat: undefined, exp: NOW_S + 601 }, reuse(600, 0))).toBe('exp_too_far');
+  });
+
+  it('caps at one hour even where a record claims a longer lifetime (the database refuses to store one)', async () => {
+    expect(await reason({ iat: undefined, exp: NOW_S + 3600 + 61 }, reuse(86400))).toBe('exp_too_far');
+    // The same assertion under `once` with that lifetime is fine.
+    await expect(check({ iat: undefined, exp: NOW_S + 3600 + 61 }, { maxAssertionLifetimeSeconds: 86400 })).resolves.toBeDefined();
+  });
+
+  it('where iat is present, exp − iat at most the cap (no skew): a day-long token in its last hour is refused', async () => {
+    await expect(check({ iat: NOW_S - 1000, exp: NOW_S + 2600 }, reuse(3600))).resolves.toBeDefined();
+    expect(await reason({ iat: NOW_S - 1000, exp: NOW_S + 2601 }, reuse(3600))).toBe('exp_too_far');
+    expect(await reason({ iat: NOW_S - 86400 + 600, exp: NOW_S + 600 }, reuse(3600))).toBe('exp_too_far');
+    expect(await reason({ iat: NOW_S, exp: NOW_S + 601 }, reuse(600))).toBe('exp_too_far');
+    // Under `once`, the lifetime counts from now only.
+    await expect(check({ iat: NOW_S - 86400 + 600, exp: NOW_S + 600 }, { maxAssertionLifetimeSeconds: 3600 })).resolves.toBeDefined();
+  });
+
+  it('a non-numeric iat is still iat_in_future, not a lifetime question', async () => {
+    expect(await reason({ iat: 'yesterday', exp: NOW_S + 600 }, reuse(3600))).toBe('iat_in_future');
+  });
+
+  it('an expired token is assertion_expired before any cap', async () => {
+    expect(await reason({ iat: NOW_S - 7200, exp: NOW_S - 61 }, reuse(3600))).toBe('assertion_expired');
+  });
+});
+
 describe('jti', () => {
   it('256 characters is the limit, counted in characters (code points)', async () => {
     await expect(check({ jti: 'x'.repeat(256) })).resolves.toBeDefined();
@@ -198,6 +235,8 @@ describe('order within step 5: the first failing claim wins', () => {
     ['exp before nbf', { exp: undefined, nbf: NOW_S + 3600 }, 'exp_missing'],
     ['nbf before iat', { nbf: NOW_S + 3600, iat: NOW_S + 3600 }, 'assertion_not_yet_valid'],
     ['iat before jti', { iat: NOW_S + 3600, jti: undefined }, 'iat_in_future'],
+    ['jti before cnf', { jti: undefined, cnf: { jkt: 'x' } }, 'jti_missing'],
+    ['cnf before the subject list', { cnf: { jkt: 'x' }, sub: 'mallory' }, 'confirmation_unsupported'],
     ['claims before the subject list', { exp: NOW_S - 3600, sub: 'mallory' }, 'assertion_expired'],
   ])('%s', async (_name, overrides, expected) => {
     expect(await reason(overrides, { allowedSubjects: ['alice'] })).toBe(expected);

@@ -74,8 +74,41 @@ describe('step 2: crit', () => {
 
   it('other unknown header parameters without crit are ignored (RFC 7515 §4)', async () => {
     await expect(
-      verify(await signAssertion(es, claims(), { typ: 'at+jwt', cty: 'x', 'urn:example:ext': { a: 1 } }), idpRecord([es])),
+      verify(await signAssertion(es, claims(), { typ: 'example+jwt', cty: 'x', 'urn:example:ext': { a: 1 } }), idpRecord([es])),
     ).resolves.toBeDefined();
+  });
+});
+
+describe('step 2: typ (RFC 8725 §3.11, RFC 9068 §2.1)', () => {
+  it.each([
+    'at+jwt',
+    'AT+JWT',
+    'application/at+jwt',
+    'Application/At+JWT',
+    'wit+jwt',
+    'WIT+jwt',
+    'application/wit+jwt',
+    'APPLICATION/WIT+JWT',
+  ])('typ %s → token_type_not_allowed, before the issuer lookup, for an IdP-signed token', async (typ) => {
+    const find = directory(idpRecord([es]));
+    const error = await refusal(verify(await signAssertion(es, claims(), { typ }), [], { findIdentityProvider: find }));
+    expect({ reason: error.reason, error: error.error, status: error.status }).toEqual({
+      reason: 'token_type_not_allowed',
+      error: 'invalid_grant',
+      status: 400,
+    });
+    expect(find.calls).toEqual([]);
+  });
+
+  it.each(['JWT', 'jwt', 'application/jwt', 'at+jwt+x', 'xat+jwt', 'application/at+jwt; x=1', 'text/at+jwt', 'secevent+jwt', ''])(
+    'typ %j is not a refused type',
+    async (typ) => {
+      await expect(verify(await signAssertion(es, claims(), { typ }), idpRecord([es]))).resolves.toBeDefined();
+    },
+  );
+
+  it('a typ that is not a string is ignored, as before', async () => {
+    await expect(verify(await signRawJws(es, { alg: 'ES256', typ: ['at+jwt'] }, claims()), idpRecord([es]))).resolves.toBeDefined();
   });
 });
 
@@ -92,6 +125,19 @@ describe('the order of the steps: the first failure wins', () => {
     ['alg none before an unknown issuer', async () => rawJws({ alg: 'none' }, claims(), ''), () => unknownIdp, 'alg_not_allowed'],
     ['HS256 before an unknown issuer', async () => rawJws({ alg: 'HS256' }, claims()), () => unknownIdp, 'alg_not_allowed'],
     ['alg before crit', async () => rawJws({ alg: 'none', crit: ['x'] }, claims(), ''), () => idpRecord([es]), 'alg_not_allowed'],
+    ['alg before typ', async () => rawJws({ alg: 'none', typ: 'at+jwt' }, claims(), ''), () => idpRecord([es]), 'alg_not_allowed'],
+    [
+      'typ before crit',
+      async () => signRawJws(es, { alg: 'ES256', typ: 'at+jwt', crit: ['x'] }, claims()),
+      () => idpRecord([es]),
+      'token_type_not_allowed',
+    ],
+    [
+      'typ before an unknown issuer',
+      async () => signAssertion(es, claims(), { typ: 'wit+jwt' }),
+      () => unknownIdp,
+      'token_type_not_allowed',
+    ],
     [
       'crit before an unknown issuer',
       async () => signRawJws(es, { alg: 'ES256', crit: ['x'] }, claims()),
