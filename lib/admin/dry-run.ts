@@ -2,6 +2,7 @@ import { JwtBearerError, type ReasonCode } from '../errors';
 import { checkScopePolicy, parseRequestedScope } from '../grant/scope';
 import type { IdentityProviderRecord, Tenant } from '../types';
 import type { AssertionVerifier } from '../verifier';
+import { explainRules, type RuleExplanation, type RuleVariables } from '../rules';
 import type { AdminRepository } from './repository';
 
 /** What `POST /assertions/validate` is asked. */
@@ -39,6 +40,17 @@ export interface DryRunResult {
    * Present once steps 1–7 passed.
    */
   alreadyUsed?: boolean;
+  /**
+   * Each trust rule's verdict (enforced rules in order, then shadow rules), where the IdP has rules and
+   * the assertion got as far as them (docs/workload-identity.md "Explain"): whether it matched, whether
+   * the client is one of its clients, the first top-level `&&` conjunct of its condition that is not
+   * true, why that conjunct has no value, and the subject it hands to the host.
+   */
+  rules?: RuleExplanation[];
+  /** The enforced rule that admits the assertion (only when valid and the IdP has enforced rules). */
+  rule?: string;
+  /** What the IdP's shadow rules would decide, where it has any; reported, never enforced. */
+  shadow?: { decision: 'would_allow' | 'would_deny'; rule?: string };
   /** What this dry run did not judge. */
   notChecked: NotChecked[];
 }
@@ -54,7 +66,9 @@ export interface DryRunDeps {
  * A dry run of docs/validation.md steps 1–8 for one assertion in `tenant`, with the grant's own verifier, so it
  * says exactly why the token endpoint would refuse it. It writes nothing: no replay record, no audit row.
  *
- * Steps 1–6 run as in the grant. Step 6's allowed-clients rule runs only when `clientId` is given.
+ * Steps 1–6 run as in the grant. Step 6's allowed-clients rule, and the clients lists of trust rules, are
+ * judged only when `clientId` is given (without it, `client.id` is the empty string in rule conditions).
+ * Where the IdP has trust rules, each one's verdict is explained, also when none admits the assertion.
  * Step 7 judges `scope` against the IdP's allowed scopes; the client's own scopes and the host model's
  * `validateScope` live in the host, so they are listed in `notChecked`. Step 8 (`resolveUser`) is the
  * host's hook too: not judged. Step 9 is looked at read-only: a recorded `jti` is refused as
@@ -70,6 +84,13 @@ export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: D
   notChecked.push('client_scopes', 'model_validate_scope', 'resolve_user');
 
   let found: IdentityProviderRecord | undefined;
+  // What the rules were judged on, once the verifier got that far: explained whatever they decided.
+  let ruleInput: { idp: IdentityProviderRecord; variables: RuleVariables } | undefined;
+  let shadow: DryRunResult['shadow'];
+  const rulesParts = (): Pick<DryRunResult, 'rules' | 'shadow'> =>
+    ruleInput && ruleInput.idp.rules.length > 0
+      ? { rules: explainRules(ruleInput.idp, ruleInput.variables), ...(shadow ? { shadow } : {}) }
+      : {};
   try {
     const verified = await deps.verifier.verify(input.assertion, {
       tenantId: tenant.id,
@@ -80,12 +101,20 @@ export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: D
         const idp = await deps.repository.findIdentityProviderByName(tenant.id, issuer);
         if (!idp) return null;
         if (idp.enabled && idp.tenantId === tenant.id) found = idp;
-        // Without a client, the allowed-clients rule cannot be judged: hand the verifier a copy without it.
-        return input.clientId === undefined ? { ...idp, allowedClients: null } : idp;
+        // Without a client, the client lists cannot be judged: hand the verifier a copy without them.
+        return input.clientId === undefined
+          ? { ...idp, allowedClients: null, rules: idp.rules.map((rule) => ({ ...rule, clients: [] })) }
+          : idp;
+      },
+      onRuleInput: (idp, variables) => {
+        ruleInput = { idp, variables };
+      },
+      onShadowVerdict: (verdict) => {
+        shadow = verdict.decision === 'would_allow' ? { decision: verdict.decision, rule: verdict.rule } : { decision: verdict.decision };
       },
     });
-    // Step 7, the IdP's part.
-    checkScopePolicy(parseRequestedScope(input.scope), verified.idp.allowedScopes, null);
+    // Step 7, the IdP's and the admitting rule's part.
+    checkScopePolicy(parseRequestedScope(input.scope), verified.idp.allowedScopes, null, verified.rule?.scopes ?? null);
 
     const alreadyUsed = await deps.repository.isReplayRecorded(
       { tenantId: verified.idp.tenantId, idpName: verified.idp.name, replayKey: verified.replayKey },
@@ -97,6 +126,8 @@ export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: D
       header: verified.header,
       keyId: verified.keyId,
       alreadyUsed,
+      ...rulesParts(),
+      ...(verified.rule ? { rule: verified.rule.name } : {}),
       notChecked,
     };
     // A used assertion is refused by the token endpoint (step 9), so the dry run says so with the same
@@ -110,6 +141,8 @@ export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: D
     if (!(error instanceof JwtBearerError) || error.status >= 500) throw error;
     const result: DryRunResult = { valid: false, reason: error.reason, description: error.description, notChecked };
     if (found) result.idp = { id: found.id, name: found.name };
+    // Past the rule input, the signature and claims are verified: show them, and the rules' verdicts.
+    if (ruleInput) Object.assign(result, { claims: ruleInput.variables.claims, header: ruleInput.variables.header }, rulesParts());
     return result;
   }
 }

@@ -189,8 +189,38 @@ const dryRunResultSchema = z.object({
   header: z.record(z.string(), z.unknown()).optional(),
   keyId: z.string().optional(),
   alreadyUsed: z.boolean().optional(),
+  rules: z
+    .array(
+      z.object({
+        name: z.string(),
+        mode: z.enum(['enforce', 'shadow']),
+        matched: z.boolean(),
+        clientAllowed: z.boolean(),
+        failed: z
+          .object({ expression: z.string(), start: z.number().int(), end: z.number().int() })
+          .optional()
+          .describe('the first top-level && conjunct of the condition that is not true: its source text and range (end exclusive)'),
+        error: z.string().optional().describe('why that conjunct or the subject has no value, or why the stored rule does not compile'),
+        subject: z.string().optional().describe('the subject the rule hands to the host, when its condition holds'),
+      }),
+    )
+    .optional()
+    .describe("each trust rule's verdict, enforced rules first (docs/workload-identity.md)"),
+  rule: z.string().optional().describe('the enforced trust rule that admits the assertion'),
+  shadow: z
+    .object({ decision: z.enum(['would_allow', 'would_deny']), rule: z.string().optional() })
+    .optional()
+    .describe("what the IdP's shadow rules would decide"),
   notChecked: z.array(z.enum(['allowed_clients', 'client_scopes', 'model_validate_scope', 'resolve_user'])),
 });
+// Same<> lets optional fields differ in name: the dry run's keys, and its rule verdicts', are compared too.
+type DryRunOutput = z.output<typeof dryRunResultSchema>;
+const dryRunKeysMatch: [
+  Same<keyof DryRunOutput, keyof DryRunResult>,
+  Same<keyof NonNullable<DryRunOutput['rules']>[number], keyof NonNullable<DryRunResult['rules']>[number]>,
+  Same<keyof NonNullable<DryRunOutput['shadow']>, keyof NonNullable<DryRunResult['shadow']>>,
+] = [true, true, true];
+void dryRunKeysMatch;
 
 const errorSchema = z.object({
   error: z.enum(['invalid_request', 'unauthorized', 'not_found', 'conflict', 'temporarily_unavailable', 'server_error']),

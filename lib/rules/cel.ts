@@ -1,15 +1,18 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { OAuth2JwtBearerError } from '../errors';
+import { MAX_CONCATENATIONS, MAX_JOIN_SEPARATOR_LENGTH, MAX_REGEX_CALLS, boundProblem } from './bounds';
+import { MAX_REGEX_BRANCHES, MAX_REGEX_LENGTH } from './regex';
 
 /**
  * The one CEL environment of trust rules (https://cel.dev; @marcbachmann/cel-js). It declares exactly
  * the documented variables — `claims` (the verified JWT claims), `header` (the JOSE header) and `client`
- * (`{ id }`, the authenticated client) — as maps; any other name is a compile error. Structural limits
- * bound what one expression can cost: its size, its depth and its number of nodes are capped when it is
- * compiled (at save), and its input is capped by the assertion size limit.
+ * (`{ id }`, the authenticated client) — as maps; any other name is a compile error. What one expression
+ * can cost is bounded when it is compiled (at save): structurally (its size, depth and number of nodes)
+ * and by what it may say (lib/rules/bounds.ts: no nested macros, macro bodies over their own element
+ * only, safe literal `matches()` patterns). Its input is bounded by the assertion size limit.
  */
 
-/** The bounds every rule expression is compiled under (docs/workload-identity.md). */
+/** The bounds every rule expression is compiled under (docs/workload-identity.md, "Limits"). */
 export const RULE_EXPRESSION_LIMITS = {
   /** Longest expression source, in characters. */
   maxLength: 4096,
@@ -17,10 +20,30 @@ export const RULE_EXPRESSION_LIMITS = {
   maxAstNodes: 512,
   /** Deepest nesting. */
   maxDepth: 32,
-  /** Most elements in one list literal, entries in one map literal. */
+  /** Most elements in one list literal. */
   maxListElements: 256,
+  /** Most entries in one map literal. */
   maxMapEntries: 64,
+  /** Most arguments of one call. */
   maxCallArguments: 16,
+  /** Most `+` operators in one expression. */
+  maxConcatenations: MAX_CONCATENATIONS,
+  /** Longest `join()` separator (a string literal), in characters. */
+  maxJoinSeparatorLength: MAX_JOIN_SEPARATOR_LENGTH,
+  /** Most `matches()` calls in one expression. */
+  maxRegexCalls: MAX_REGEX_CALLS,
+  /** Longest `matches()` pattern, in characters. */
+  maxRegexLength: MAX_REGEX_LENGTH,
+  /** Most ways the alternatives (`a|b`) and optional parts (`x?`) of one `matches()` pattern may give, multiplied. */
+  maxRegexBranches: MAX_REGEX_BRANCHES,
+  /** Longest subject a subject expression may produce, in characters (a longer one: the rule does not match). */
+  maxSubjectLength: 1024,
+  /**
+   * Deepest nesting of objects and arrays in the claims or header that rules are evaluated on: cel-js
+   * compares nested values in time that grows with the square of their depth, so deeper input matches
+   * no rule (real tokens nest three or four levels).
+   */
+  maxInputDepth: 32,
 } as const;
 
 const environment = new Environment({
@@ -38,9 +61,21 @@ const environment = new Environment({
 
 /** What a rule expression sees. */
 export interface RuleVariables {
+  /** The verified JWT claims set, as JSON parsed it (numbers are CEL doubles). */
   claims: Readonly<Record<string, unknown>>;
+  /** The verified JOSE header. */
   header: Readonly<Record<string, unknown>>;
-  client: { id: string };
+  /** The authenticated client: its id and nothing else. */
+  client: { readonly id: string };
+}
+
+/** The variables of one evaluation, `client` built here so that it holds exactly `{ id }`. */
+export function ruleVariables(
+  claims: Readonly<Record<string, unknown>>,
+  header: Readonly<Record<string, unknown>>,
+  clientId: string,
+): RuleVariables {
+  return { claims, header, client: { id: clientId } };
 }
 
 /** Which of a rule's expressions: the condition (bool) or the subject (string). */
@@ -87,7 +122,13 @@ const EXPECTED: Record<RuleExpressionField, string> = { condition: 'bool', subje
 
 /**
  * Compiles a condition (must be of type bool) or a subject (string) expression. Throws
- * {@link RuleExpressionError} naming the position of the first problem.
+ * {@link RuleExpressionError} naming the position of the first problem: a syntax error, an unknown
+ * variable or function, a type error, a limit of {@link RULE_EXPRESSION_LIMITS}, or a cost bound
+ * (a nested macro, a macro body using more than its element, an unsafe or non-literal `matches()`).
+ *
+ * @example
+ * const condition = compileExpression("claims.repository_owner_id == '1342004'", 'condition');
+ * condition.evaluate(ruleVariables(claims, header, clientId)); // true, false, or throws
  */
 export function compileExpression(source: unknown, field: RuleExpressionField): CompiledExpression {
   if (typeof source !== 'string' || source.trim().length === 0) {
@@ -104,6 +145,8 @@ export function compileExpression(source: unknown, field: RuleExpressionField): 
   }
   const checked = parsed.check();
   if (!checked.valid) throw expressionError(field, checked.error);
+  const bound = boundProblem(parsed.ast as CelNode);
+  if (bound) throw new RuleExpressionError(field, `${field}: ${bound.message} at position ${bound.range.start}.`, bound.range);
   const expected = EXPECTED[field];
   if (checked.type !== expected && checked.type !== 'dyn') {
     throw new RuleExpressionError(field, `${field} must be of type ${expected}, not ${String(checked.type)}.`, {

@@ -1,8 +1,10 @@
 /** Trust rules of identity providers (docs/workload-identity.md). */
-export { RULE_EXPRESSION_LIMITS, RuleExpressionError, compileExpression } from './cel';
+export { RULE_EXPRESSION_LIMITS, RuleExpressionError, compileExpression, ruleVariables } from './cel';
 export type { CelNode, CompiledExpression, RuleExpressionField, RuleVariables, SourceRange } from './cel';
-export { admits, compiledRulesOf, evaluate, matchRule, shadowVerdict } from './rule-set';
+export { admits, clientAllowed, compiledRulesOf, evaluate, matchRule, shadowVerdict, subjectOf } from './rule-set';
 export type { CompiledRule, CompiledRuleSet, RuleMatch, ShadowVerdict } from './rule-set';
+export { explainRule, explainRules } from './explain';
+export type { RuleExplanation } from './explain';
 export { TRUST_RULE_TEMPLATES, instantiateTemplate } from './templates';
 export type { TrustRuleTemplate, TrustRuleTemplateParameter } from './templates';
 export { lintIdentityProvider } from './lint';

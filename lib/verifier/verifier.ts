@@ -9,7 +9,7 @@ import { checkAlgorithmAllowed, checkHeader } from './header';
 import { checkPolicy } from './policy';
 import { verifySignature } from './signature';
 import { isStorableText } from '../shared/text';
-import { compiledRulesOf, matchRule, shadowVerdict, type RuleVariables, type ShadowVerdict } from '../rules';
+import { compiledRulesOf, matchRule, ruleVariables, shadowVerdict, type RuleVariables, type ShadowVerdict } from '../rules';
 
 /** Options of {@link createAssertionVerifier}; all optional, validated when the verifier is built. */
 export interface AssertionVerifierOptions {
@@ -38,6 +38,12 @@ export interface VerifyContext {
   tokenEndpointUrl?: string;
   /** Told what the IdP's shadow rules would decide, where it has any (whether or not the assertion is then admitted). */
   onShadowVerdict?(verdict: ShadowVerdict): void;
+  /**
+   * Told the IdP and what its trust rules are judged on (the verified claims and header, the client),
+   * once steps 1–6 up to the rules have passed and before the rules are applied; the admin dry run
+   * explains the rules with them, whatever the rules then decide.
+   */
+  onRuleInput?(idp: IdentityProviderRecord, variables: RuleVariables): void;
 }
 
 /** A verified assertion, with the id of the key that verified it (for logs). */
@@ -129,7 +135,9 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
       // Steps 5 and 6.
       const claims = checkClaims(decoded.payload, { idp, now, tokenEndpointUrl: ctx.tokenEndpointUrl });
       checkPolicy(idp, claims.sub, ctx.clientId);
-      const admitted = applyRules(idp, { claims, header: decoded.header, client: { id: ctx.clientId } }, ctx);
+      const variables = ruleVariables(claims, decoded.header, ctx.clientId);
+      ctx.onRuleInput?.(idp, variables);
+      const admitted = applyRules(idp, variables, ctx);
 
       return { idp, header: decoded.header, claims, replayKey: replayKeyOf(claims, decoded.signingInput), keyId, ...admitted };
     },
