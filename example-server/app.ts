@@ -123,7 +123,10 @@ export function createApp(deps: AppDeps) {
   return { app, server, store, metrics, logger, model: guarded };
 }
 
-/** One line per token request: outcome, reason, tenant, issuer, client — never assertions, tokens or secrets. */
+/**
+ * One line per token request: outcome, reason, tenant, issuer, client, the admitting trust rule and the
+ * shadow rules' verdict — never assertions, tokens or secrets.
+ */
 function logTokenRequest(logger: Logger, outcome: TokenOutcome): void {
   const line = {
     event: 'token_request',
@@ -137,6 +140,9 @@ function logTokenRequest(logger: Logger, outcome: TokenOutcome): void {
     clientId: outcome.clientId,
     durationMs: round(outcome.durationMs),
     verifyMs: outcome.verifyMs === undefined ? undefined : round(outcome.verifyMs),
+    rule: outcome.rule,
+    shadow: outcome.shadow,
+    shadowRule: outcome.shadowRule,
   };
   if (outcome.status >= 500) logger.error({ ...line, err: outcome.cause }, 'token request failed');
   else logger.info(line, outcome.outcome === 'issued' ? 'token issued' : 'token request refused');

@@ -19,6 +19,14 @@ const REASON = /^[a-z][a-z0-9_]{0,63}$/;
  *   (`issued`/`refused`) and stable reason code (`assertion_expired`, `jti_replayed`, …; `none` when issued).
  * - `oauth2_jwt_bearer_verification_seconds`: time spent verifying assertions (docs/validation.md steps 1–6).
  * - `oauth2_token_request_duration_seconds{grant_type, outcome}`: the whole token request.
+ * - `jwt_bearer_rule_matches_total{idp, rule}`: tokens issued under a trust rule (docs/workload-identity.md), by
+ *   the IdP and the rule that admitted the assertion.
+ * - `jwt_bearer_shadow_decisions_total{idp, decision}`: the shadow rules' verdicts (`would_allow`/`would_deny`)
+ *   on requests of IdPs that have shadow rules, issued or refused.
+ *
+ * The `idp` and `rule` labels are names from the configuration (the grant reports only a known, enabled
+ * IdP's name and its own rules' names), never values of the assertion, so their number is bounded by what
+ * an administrator configured.
  */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -44,6 +52,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     registers: [registry],
   });
 
+  const ruleMatches = new Counter({
+    name: 'jwt_bearer_rule_matches_total',
+    help: 'JWT bearer tokens issued under a trust rule, by IdP and rule.',
+    labelNames: ['idp', 'rule'] as const,
+    registers: [registry],
+  });
+  const shadowDecisions = new Counter({
+    name: 'jwt_bearer_shadow_decisions_total',
+    help: "What the IdP's shadow trust rules would have decided, by IdP and decision (would_allow, would_deny).",
+    labelNames: ['idp', 'decision'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
     /** Records one token request; label values are bounded whatever the client sent. */
@@ -55,6 +76,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       requests.inc({ grant_type: grantType, outcome: outcome.outcome, reason });
       duration.observe({ grant_type: grantType, outcome: outcome.outcome }, outcome.durationMs / 1000);
       if (typeof outcome.verifyMs === 'number') verification.observe(outcome.verifyMs / 1000);
+      // Both come with the IdP's name: the grant learns a rule only after it found the IdP.
+      if (outcome.issuer === undefined) return;
+      if (outcome.outcome === 'issued' && outcome.rule !== undefined) ruleMatches.inc({ idp: outcome.issuer, rule: outcome.rule });
+      if (outcome.shadow !== undefined) shadowDecisions.inc({ idp: outcome.issuer, decision: outcome.shadow });
     },
   };
 }

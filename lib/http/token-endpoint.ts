@@ -32,6 +32,20 @@ export interface TokenOutcome {
   durationMs: number;
   /** Time spent in docs/validation.md steps 1–6, when the grant got that far. */
   verifyMs?: number;
+  /**
+   * Name of the IdP's enforced trust rule that admitted the assertion (docs/workload-identity.md), when one
+   * did: on issued answers, and on refusals after the rules (e.g. `scope_not_allowed`, `jti_replayed`).
+   * A name from the configuration, never from the assertion.
+   */
+  rule?: string;
+  /**
+   * What the IdP's shadow rules would have decided, when it has any and the grant got as far as the rules
+   * (docs/validation.md step 6): `would_allow` when one of them matches, else `would_deny`. Reported on
+   * issued and refused answers alike (a `no_rule_matched` refusal carries it too); it never changes the answer.
+   */
+  shadow?: 'would_allow' | 'would_deny';
+  /** The shadow rule that would have admitted the assertion, with `shadow: 'would_allow'`. */
+  shadowRule?: string;
   /** The underlying error of a 5xx answer, for the log only. */
   cause?: unknown;
 }
@@ -142,6 +156,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
           issuer: facts.issuer,
           clientId: answer.error === 'invalid_client' ? undefined : clientId,
           verifyMs: facts.verifyMs,
+          ...ruleFields(facts),
           cause: answer.status >= 500 ? error : undefined,
         });
       }
@@ -154,6 +169,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
         issuer: facts.issuer,
         clientId,
         verifyMs: facts.verifyMs,
+        ...ruleFields(facts),
       });
     } catch (error) {
       const answer = earlyAnswer(error);
@@ -164,6 +180,17 @@ export function tokenEndpoint(options: TokenEndpointOptions): (req: Req, res: Se
       });
     }
   };
+}
+
+/** The trust rule fields of an outcome: only those the grant learned (no `undefined` keys in a log line). */
+function ruleFields(facts: GrantFacts): Pick<TokenOutcome, 'rule' | 'shadow' | 'shadowRule'> {
+  const fields: Pick<TokenOutcome, 'rule' | 'shadow' | 'shadowRule'> = {};
+  if (facts.rule !== undefined) fields.rule = facts.rule;
+  if (facts.shadow) {
+    fields.shadow = facts.shadow.decision;
+    if (facts.shadow.decision === 'would_allow') fields.shadowRule = facts.shadow.rule;
+  }
+  return fields;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- verifier|e2e|growth|all ...]`: what the JWT bearer grant costs, as figures and as
+ * `npm run bench [-- verifier|e2e|growth|rules|all ...]`: what the JWT bearer grant costs, as figures and as
  * ratios to what it stands on, all measured in one run because the machines here drift ±30 % within
  * minutes. A script, not a test: `.ci/run` does not run it. Every comparison alternates its sides
  * (A,B,A,B,A,B) and reports medians; any failed request makes the run exit non-zero.
@@ -9,7 +9,8 @@
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (5), BENCH_ROUNDS (3),
  * BENCH_CONNECTIONS (16), BENCH_N (2000, verifier ops per round), BENCH_LOG_LEVEL (warn), BENCH_MAX_RPS
  * (3000, sizes the first assertion pool), BENCH_IDPS (10000), BENCH_REPLAY_ROWS (1000000),
- * BENCH_GROWTH_WORKERS (1), BENCH_SECTIONS (comma list, like the arguments).
+ * BENCH_GROWTH_WORKERS (1), BENCH_RULES (20, the rules section's enforced rules), BENCH_SECTIONS (comma list,
+ * like the arguments).
  */
 import { makeSigningKey } from '../helpers/keys';
 import { cleanupAll, cleanupOnSignals } from './lib/cleanup';
@@ -19,6 +20,7 @@ import { readOptions, UsageError } from './lib/options';
 import { RunFailure } from './lib/target';
 import { e2eSection } from './sections/e2e';
 import { growthSection } from './sections/growth';
+import { rulesSection } from './sections/rules';
 import { verifierSection } from './sections/verifier';
 
 async function main(): Promise<void> {
@@ -30,11 +32,12 @@ async function main(): Promise<void> {
   let minter: Minter | undefined;
   try {
     if (options.sections.includes('verifier')) await verifierSection(options);
-    if (options.sections.includes('e2e') || options.sections.includes('growth')) {
+    if (options.sections.some((s) => s !== 'verifier')) {
       minter = new Minter();
       const key = await makeSigningKey('RS256', { kid: 'bench' });
       if (options.sections.includes('e2e')) await e2eSection(options, key, minter);
       if (options.sections.includes('growth')) await growthSection(options, key, minter);
+      if (options.sections.includes('rules')) await rulesSection(options, key, minter);
     }
   } finally {
     await minter?.close();

@@ -3,13 +3,17 @@
  * never in a URL; nothing cached; the tenant as `?tenantDomain=`.
  */
 
-/** An answer other than 2xx: `error`, `description` and `field` as the admin API sends them. */
+/**
+ * An answer other than 2xx: `error`, `description` and `field` as the admin API sends them, and for an
+ * expression that does not compile, `position` (`{start, end}`, character offsets into the expression).
+ */
 export class ApiError extends Error {
   constructor(status, body) {
     super((body && body.error_description) || `The server answered ${status}.`);
     this.status = status;
     this.error = body && body.error;
     this.field = body && body.field;
+    this.position = body && body.position && Number.isInteger(body.position.start) ? body.position : undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { locate } from './rules.js';
 
 /**
  * Form fields with a visible <label>, an optional hint and the API's error beside the field
@@ -122,6 +123,99 @@ export function Checkbox({ id, label, checked, onChange, hint, error }) {
       />
       <label for={id}>{label}</label>
       <FieldNotes id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+/**
+ * A CEL expression's text area. `error` is the admin API's refusal: a string, or `{ message, source,
+ * position }` for an expression that does not compile, shown with the failing line and a caret under
+ * the range the API names (`source` is the text that was sent, so the caret fits it even after edits).
+ */
+export function ExpressionField({ id, label, hint, error, value, onInput, rows = 3, placeholder }) {
+  const message = typeof error === 'string' ? error : error?.message;
+  const where = error && typeof error === 'object' && error.position ? locate(error.source, error.position) : null;
+  return (
+    <div class={`field${message ? ' has-error' : ''}`}>
+      <label for={id}>{label}</label>
+      <textarea
+        id={id}
+        name={id}
+        rows={rows}
+        spellcheck={false}
+        autocapitalize="off"
+        placeholder={placeholder}
+        value={value}
+        onInput={(e) => onInput(e.currentTarget.value)}
+        aria-invalid={message ? 'true' : undefined}
+        aria-describedby={describedBy(id, hint, message)}
+      />
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {message && (
+        <div class="field-error" id={`${id}-error`}>
+          <p>{message}</p>
+          {where && (
+            <>
+              <pre class="caret" aria-hidden="true">
+                {`${where.text}\n${where.caret}`}
+              </pre>
+              <p class="position">
+                At line {where.line}, column {where.column}.
+              </p>
+            </>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** Lint warnings of an answer: shown, announced politely, never as an error (the change was saved). */
+export function Warnings({ warnings, label = 'Warnings' }) {
+  if (!warnings || warnings.length === 0) return null;
+  return (
+    <div class="notice notice-warning" role="status">
+      <p class="warnings-title">
+        <strong>{label}</strong> (saved; worth a look)
+      </p>
+      <ul class="warnings">
+        {warnings.map((w) => (
+          <li key={`${w.code}:${w.rule ?? ''}:${w.message}`}>
+            <code>{w.code}</code>
+            {w.rule && (
+              <>
+                {' '}
+                rule <strong>{w.rule}</strong>
+              </>
+            )}
+            : {w.message}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/**
+ * A delete confirmation, in place of a row's buttons; focus moves to it so a keyboard user lands on
+ * the choice.
+ */
+export function ConfirmDelete({ name, question, onConfirm, onCancel }) {
+  const ref = useRef(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <div role="group" aria-label={`Confirm deleting ${name}`} class="confirm">
+      <p>{question}</p>
+      <button type="button" class="danger" ref={ref} onClick={onConfirm}>
+        Confirm delete
+      </button>
+      <button type="button" class="secondary" onClick={onCancel}>
+        Cancel
+      </button>
     </div>
   );
 }

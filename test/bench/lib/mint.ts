@@ -16,6 +16,8 @@ export interface MintSpec {
   sub: string;
   /** `exp` − `iat`; long enough for leftovers to serve a later run. */
   lifetimeSeconds: number;
+  /** Further claims of every assertion (e.g. a CI provider's, for trust rules); the registered ones above win. */
+  claims?: Record<string, unknown>;
 }
 
 // Plain JavaScript (no loader needed): the same claims as test/helpers/keys.ts assertionClaims, a fresh jti each.
@@ -31,7 +33,7 @@ parentPort.on('message', ({ id, spec, count }) => {
   const now = Math.floor(Date.now() / 1000);
   const out = new Array(count);
   for (let i = 0; i < count; i++) {
-    const payload = b64(JSON.stringify({ iss: spec.iss, sub: spec.sub, aud: spec.aud, iat: now, exp: now + spec.lifetimeSeconds, jti: randomUUID() }));
+    const payload = b64(JSON.stringify({ ...spec.claims, iss: spec.iss, sub: spec.sub, aud: spec.aud, iat: now, exp: now + spec.lifetimeSeconds, jti: randomUUID() }));
     const input = header + '.' + payload;
     out[i] = input + '.' + sign('sha256', Buffer.from(input), key).toString('base64url');
   }

@@ -2,7 +2,7 @@
  * What one `npm run bench` does, read from the command line and the environment. Sections come from the
  * arguments (`npm run bench -- e2e growth`) or `BENCH_SECTIONS=e2e,growth`; none or `all` runs every one.
  */
-export const SECTIONS = ['verifier', 'e2e', 'growth'] as const;
+export const SECTIONS = ['verifier', 'e2e', 'growth', 'rules'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -33,6 +33,8 @@ export interface BenchOptions {
   growthWorkers: number;
   /** WORKERS values of the e2e section (BENCH_WORKERS, comma-separated, default 1,2). */
   e2eWorkers: number[];
+  /** Enforced trust rules of the rules section's IdP, the last one matching (BENCH_RULES, default 20). */
+  rules: number;
 }
 
 export class UsageError extends Error {}
@@ -57,6 +59,7 @@ export function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     replayRows: positive(env, 'BENCH_REPLAY_ROWS', 1_000_000, true),
     growthWorkers: positive(env, 'BENCH_GROWTH_WORKERS', 1, true),
     e2eWorkers: workerList(env.BENCH_WORKERS),
+    rules: positive(env, 'BENCH_RULES', 20, true),
   };
 }
 

@@ -29,6 +29,9 @@ export interface TargetOptions {
   maxRps: number;
   key: TestSigningKey;
   minter: Minter;
+  /** The assertions' `sub` (default `bench-user`) and further claims (default none). */
+  sub?: string;
+  claims?: Record<string, unknown>;
 }
 
 export const BENCH_IDP = 'bench-idp';
@@ -69,8 +72,9 @@ export class Target {
         kid: options.key.kid,
         iss: BENCH_IDP,
         aud: server.tokenUrl,
-        sub: 'bench-user',
+        sub: options.sub ?? 'bench-user',
         lifetimeSeconds: 3600,
+        claims: options.claims,
       });
       const target = new Target(db, server, app, idp, pool, options, dropDb);
       await target.smokeTest();
@@ -84,17 +88,38 @@ export class Target {
 
   /** One JWT grant signed by the test helpers (not the minter) and one client_credentials grant must work. */
   private async smokeTest(): Promise<void> {
-    const assertion = await signAssertion(
-      this.options.key,
-      assertionClaims({ iss: BENCH_IDP, aud: this.server.tokenUrl, sub: 'bench-user' }),
-      { kid: this.options.key.kid },
-    );
-    for (const body of [`grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${assertion}`, 'grant_type=client_credentials']) {
-      const res = await fetch(this.server.tokenUrl, { method: 'POST', headers: this.headers(), body });
-      const text = await res.text();
-      if (res.status !== 200 || !JSON.parse(text).access_token)
-        throw new Error(`smoke test ${body.slice(0, 40)}…: ${res.status} ${text.slice(0, 300)}`);
+    for (const res of [await this.exchange(), await this.post('grant_type=client_credentials')]) {
+      if (res.status !== 200 || !(res.body as { access_token?: unknown }).access_token)
+        throw new Error(`smoke test: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
     }
+  }
+
+  /**
+   * One JWT grant outside any measured run, with an assertion signed by the test helpers (not the minter):
+   * the pool's claims, with `overrides` (e.g. a claim no trust rule accepts). Its status and JSON body.
+   */
+  async exchange(overrides: Record<string, unknown> = {}): Promise<{ status: number; body: unknown }> {
+    const claims = assertionClaims({
+      ...this.options.claims,
+      iss: BENCH_IDP,
+      aud: this.server.tokenUrl,
+      sub: this.options.sub ?? 'bench-user',
+      ...overrides,
+    });
+    const assertion = await signAssertion(this.options.key, claims, { kid: this.options.key.kid });
+    return this.post(`grant_type=${JWT_BEARER_GRANT_TYPE}&assertion=${assertion}`);
+  }
+
+  private async post(body: string): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(this.server.tokenUrl, { method: 'POST', headers: this.headers(), body });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = { text: text.slice(0, 300) };
+    }
+    return { status: res.status, body: json };
   }
 
   private headers(): Record<string, string> {

@@ -1,18 +1,22 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, certificateEntries, fieldRoot } from '../api.js';
-import { Checkbox, FileField, formatTime, Notice, TextArea, TextField, useLoad } from '../components.jsx';
+import {
+  Checkbox,
+  ConfirmDelete,
+  FileField,
+  formatTime,
+  Notice,
+  SelectField,
+  TextArea,
+  TextField,
+  useLoad,
+  Warnings,
+} from '../components.jsx';
+import { integer, lines, words } from '../form-values.js';
+import { TrustRules } from './trust-rules.jsx';
 
 /** The admin API's default allow-list; none ticked means "the default list" (stored as null). */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-
-const lines = (text) =>
-  text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean);
-const words = (text) => text.split(/[\s,]+/).filter(Boolean);
-/** A whole number as a number; anything else is sent as typed, so the API names the problem beside the field. */
-const integer = (text) => (/^\d+$/.test(text.trim()) ? Number(text.trim()) : text.trim());
 
 /** Which form field shows an API error about `field` (its first name). */
 const FIELD_IDS = {
@@ -21,6 +25,8 @@ const FIELD_IDS = {
   certificates: 'idp-certificates',
   aliases: 'idp-aliases',
   jwksUri: 'idp-jwks-uri',
+  discoveryUrl: 'idp-discovery-url',
+  replayPolicy: 'idp-replay-policy',
   algorithms: 'idp-algorithms',
   requireJti: 'idp-require-jti',
   maxAssertionLifetimeSeconds: 'idp-max-lifetime',
@@ -36,31 +42,36 @@ const FIELD_IDS = {
 export function IdentityProvidersPage({ api }) {
   const [view, setView] = useState({ mode: 'list' });
   const [message, setMessage] = useState('');
+  const [warnings, setWarnings] = useState([]);
   const list = useLoad(() => api.get('/identity-providers'), [api]);
-  const back = (text = '') => {
+  /** Back to the list, with what the last answer said: a sentence and its lint warnings. */
+  const back = (text = '', answerWarnings = []) => {
     setMessage('');
+    setWarnings([]);
     setView({ mode: 'list' });
-    void list.reload().then(() => setMessage(text));
+    void list.reload().then(() => (setMessage(text), setWarnings(answerWarnings)));
   };
   if (view.mode === 'add') return <IdpForm api={api} onDone={back} />;
-  if (view.mode === 'edit') return <IdpEdit api={api} id={view.id} onDone={back} />;
+  if (view.mode === 'edit') return <IdpEdit api={api} id={view.id} focus={view.focus} onDone={back} />;
   return (
     <section aria-labelledby="idp-list-heading">
       <div class="toolbar">
         <h2 id="idp-list-heading">Registered identity providers</h2>
-        <button type="button" onClick={() => (setMessage(''), setView({ mode: 'add' }))}>
+        <button type="button" onClick={() => (setMessage(''), setWarnings([]), setView({ mode: 'add' }))}>
           Add
         </button>
       </div>
       <Notice>{message}</Notice>
+      <Warnings warnings={warnings} label={warnings.some((w) => w.rule) ? 'Warnings about its trust rules' : 'Warnings'} />
       <Notice kind="error">{list.error?.message}</Notice>
       {list.data && (
         <IdpTable
           api={api}
           idps={list.data}
-          onEdit={(id) => setView({ mode: 'edit', id })}
+          onEdit={(id, focus) => setView({ mode: 'edit', id, focus })}
           onChanged={async (text) => {
             setMessage('');
+            setWarnings([]);
             await list.reload();
             setMessage(text);
           }}
@@ -95,7 +106,9 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
               <th scope="col">Enabled</th>
               <th scope="col">Aliases</th>
               <th scope="col">Certificates</th>
-              <th scope="col">JWKS URI</th>
+              <th scope="col">Key source</th>
+              <th scope="col">Replay policy</th>
+              <th scope="col">Trust rules</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -129,16 +142,23 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
                     <span class="muted">none</span>
                   )}
                 </td>
-                <td class="break">{idp.jwksUri || <span class="muted">none</span>}</td>
-                <td class="actions">
+                <td>
+                  <KeySource idp={idp} />
+                </td>
+                <td>{idp.replayPolicy === 'reuse' ? 'reuse (≤ 1 h)' : 'once'}</td>
+                <td>
+                  <RulesSummary idp={idp} onOpen={() => onEdit(idp.id, 'rules')} />
+                </td>
+                <td>
                   {confirming === idp.id ? (
                     <ConfirmDelete
                       name={idp.name}
+                      question={`Delete ${idp.name}? Its refresh tokens stop working.`}
                       onConfirm={() => act(api.del(`/identity-providers/${idp.id}`), `Identity provider ${idp.name} deleted.`)}
                       onCancel={() => setConfirming(null)}
                     />
                   ) : (
-                    <>
+                    <div class="actions">
                       <button type="button" class="secondary" onClick={() => onEdit(idp.id)} aria-label={`Edit ${idp.name}`}>
                         Edit
                       </button>
@@ -158,7 +178,7 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
                       <button type="button" class="danger" onClick={() => setConfirming(idp.id)} aria-label={`Delete ${idp.name}`}>
                         Delete
                       </button>
-                    </>
+                    </div>
                   )}
                 </td>
               </tr>
@@ -170,19 +190,40 @@ function IdpTable({ api, idps, onEdit, onChanged }) {
   );
 }
 
-/** The delete confirmation, in place of the row's buttons; focus moves to it so a keyboard user lands on the choice. */
-function ConfirmDelete({ name, onConfirm, onCancel }) {
-  const ref = useRef(null);
-  useEffect(() => ref.current?.focus(), []);
+/** Where the IdP's keys come from besides its certificates: a JWKS URI, or OIDC discovery. */
+function KeySource({ idp }) {
+  if (idp.jwksUri) return <span class="break">JWKS URI {idp.jwksUri}</span>;
+  if (idp.discoveryUrl) return <span class="break">OIDC discovery {idp.discoveryUrl}</span>;
+  return <span class="muted">certificates only</span>;
+}
+
+/** How many rules (and in which mode), how many lint warnings, and the way to them. */
+function RulesSummary({ idp, onOpen }) {
+  const rules = idp.rules ?? [];
+  const shadow = rules.filter((r) => r.mode === 'shadow').length;
+  const warnings = idp.warnings ?? [];
   return (
-    <div role="group" aria-label={`Confirm deleting ${name}`} class="confirm">
-      <p>Delete {name}? Its refresh tokens stop working.</p>
-      <button type="button" class="danger" ref={ref} onClick={onConfirm}>
-        Confirm delete
-      </button>
-      <button type="button" class="secondary" onClick={onCancel}>
-        Cancel
-      </button>
+    <div>
+      {rules.length === 0 ? (
+        <span class="muted">none</span>
+      ) : (
+        <span>
+          {rules.length} {rules.length === 1 ? 'rule' : 'rules'}
+          {shadow > 0 && ` (${shadow} shadow)`}
+        </span>
+      )}
+      {warnings.length > 0 && (
+        <div>
+          <span class="badge warn">
+            {warnings.length} {warnings.length === 1 ? 'warning' : 'warnings'}
+          </span>
+        </div>
+      )}
+      <div>
+        <button type="button" class="secondary small" onClick={onOpen} aria-label={`Trust rules of ${idp.name}`}>
+          Rules
+        </button>
+      </div>
     </div>
   );
 }
@@ -207,6 +248,9 @@ function settingsState(idp) {
     name: idp?.name ?? '',
     displayName: idp?.displayName ?? '',
     jwksUri: idp?.jwksUri ?? '',
+    discovery: Boolean(idp?.discoveryUrl),
+    discoveryUrl: idp?.discoveryUrl ?? '',
+    replayPolicy: idp?.replayPolicy ?? 'once',
     algorithms: idp?.algorithms ?? [],
     requireJti: idp?.requireJti ?? true,
     maxAssertionLifetimeSeconds: idp ? String(idp.maxAssertionLifetimeSeconds) : '',
@@ -229,6 +273,9 @@ function settingsBody(s, editing) {
   };
   optional('displayName', s.displayName.trim(), s.displayName.trim() === '');
   optional('jwksUri', s.jwksUri.trim(), s.jwksUri.trim() === '');
+  // Ticked with no URL: `true`, the issuer's own /.well-known/openid-configuration (the API derives it).
+  optional('discoveryUrl', s.discoveryUrl.trim() || true, !s.discovery);
+  body.replayPolicy = s.replayPolicy;
   optional('algorithms', s.algorithms, s.algorithms.length === 0);
   body.requireJti = s.requireJti;
   if (s.maxAssertionLifetimeSeconds.trim() !== '') body.maxAssertionLifetimeSeconds = integer(s.maxAssertionLifetimeSeconds);
@@ -300,6 +347,24 @@ function SettingsFields({ s, set, errors, children }) {
           error={errors['idp-jwks-uri']}
           hint="Keys fetched from the IdP instead of (or besides) certificates: https:, or http: on localhost only."
         />
+        <Checkbox
+          id="idp-discovery"
+          label="Keys from OIDC discovery"
+          checked={s.discovery}
+          onChange={field('discovery')}
+          hint="The JWKS named by the issuer's OpenID Connect discovery document, whose issuer must equal the IdP name exactly. Not together with a JWKS URI."
+        />
+        {s.discovery && (
+          <TextField
+            id="idp-discovery-url"
+            label="Discovery URL"
+            type="url"
+            value={s.discoveryUrl}
+            onInput={field('discoveryUrl')}
+            error={errors['idp-discovery-url']}
+            hint="Empty: <IdP name>/.well-known/openid-configuration (the name must then be an https: URL). Or the document's URL: https:, or http: on localhost only."
+          />
+        )}
         <fieldset
           class={errors['idp-algorithms'] ? 'has-error' : ''}
           aria-describedby={errors['idp-algorithms'] ? 'idp-algorithms-error' : 'idp-algorithms-hint'}
@@ -329,6 +394,18 @@ function SettingsFields({ s, set, errors, children }) {
             </p>
           )}
         </fieldset>
+        <SelectField
+          id="idp-replay-policy"
+          label="Replay policy"
+          value={s.replayPolicy}
+          onChange={field('replayPolicy')}
+          error={errors['idp-replay-policy']}
+          options={[
+            { value: 'once', label: 'Once: each assertion gets one token' },
+            { value: 'reuse', label: 'Reuse: the same assertion until it expires' },
+          ]}
+          hint="Reuse is for issuers that hand out one token many times (Kubernetes projected service account tokens). Nothing then stops a replay but the assertion's lifetime, so it is capped at one hour: the max assertion lifetime must be at most 3600 s (3600 when left empty on Register), and exp may be at most that far from now and from iat."
+        />
         <Checkbox
           id="idp-require-jti"
           label="Require jti"
@@ -344,7 +421,7 @@ function SettingsFields({ s, set, errors, children }) {
           value={s.maxAssertionLifetimeSeconds}
           onInput={field('maxAssertionLifetimeSeconds')}
           error={errors['idp-max-lifetime']}
-          hint="Longest exp − now (or exp − iat) accepted; default 86400."
+          hint="Longest exp − now (or exp − iat) accepted; default 86400 (3600 with the reuse policy, which allows no more)."
         />
         <TextField
           id="idp-iat-max-age"
@@ -416,7 +493,7 @@ function IdpForm({ api, onDone }) {
       const certificates = (await Promise.all(files.map(certificateEntries))).flat();
       const body = { ...settingsBody(s, false), certificates, aliases: lines(aliases) };
       const created = await api.post('/identity-providers', body);
-      onDone(`Identity provider ${created.name} registered.`);
+      onDone(`Identity provider ${created.name} registered.`, created.warnings);
     } catch (error) {
       errs.show(error);
     } finally {
@@ -460,14 +537,14 @@ function IdpForm({ api, onDone }) {
 }
 
 /** Edit: the settings (PATCH), and certificates and aliases one at a time (their sub-resources). */
-function IdpEdit({ api, id, onDone }) {
+function IdpEdit({ api, id, focus, onDone }) {
   const loaded = useLoad(() => api.get(`/identity-providers/${id}`), [api, id]);
   if (loaded.error) return <Notice kind="error">{loaded.error.message}</Notice>;
   if (!loaded.data) return <p aria-live="polite">Loading…</p>;
-  return <IdpEditForm api={api} idp={loaded.data} onDone={onDone} reload={loaded.reload} />;
+  return <IdpEditForm api={api} idp={loaded.data} focus={focus} onDone={onDone} reload={loaded.reload} />;
 }
 
-function IdpEditForm({ api, idp, onDone, reload }) {
+function IdpEditForm({ api, idp, focus, onDone, reload }) {
   const [s, set] = useState(settingsState(idp));
   const [busy, setBusy] = useState(false);
   const errs = useFieldErrors();
@@ -484,7 +561,7 @@ function IdpEditForm({ api, idp, onDone, reload }) {
     setBusy(true);
     try {
       const updated = await api.patch(base, settingsBody(s, true));
-      onDone(`Identity provider ${updated.name} saved.`);
+      onDone(`Identity provider ${updated.name} saved.`, updated.warnings);
     } catch (error) {
       errs.show(error);
     } finally {
@@ -536,7 +613,12 @@ function IdpEditForm({ api, idp, onDone, reload }) {
         <h3>Certificates</h3>
         {idp.certificates.length === 0 && (
           <p class="muted">
-            No certificates{idp.jwksUri ? ': keys come from the JWKS URI.' : ': this IdP verifies nothing until one is added.'}
+            No certificates
+            {idp.jwksUri
+              ? ': keys come from the JWKS URI.'
+              : idp.discoveryUrl
+                ? ': keys come from OIDC discovery.'
+                : ': this IdP verifies nothing until one is added.'}
           </p>
         )}
         <ul class="plain">
@@ -590,6 +672,7 @@ function IdpEditForm({ api, idp, onDone, reload }) {
         </form>
         <Notice>{keysMessage}</Notice>
       </div>
+      <TrustRules api={api} idp={idp} reload={reload} focus={focus === 'rules'} />
       <form onSubmit={save} class="card" noValidate>
         <h3>Settings</h3>
         <Notice kind="error">{errs.formError}</Notice>

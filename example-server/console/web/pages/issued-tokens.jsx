@@ -48,6 +48,7 @@ export function IssuedTokensPage({ api }) {
                 <th scope="col">Identity provider</th>
                 <th scope="col">Subject</th>
                 <th scope="col">Client ID</th>
+                <th scope="col">Trust rule</th>
                 <th scope="col">Scope</th>
                 <th scope="col">JWT ID</th>
                 <th scope="col">Expires</th>
@@ -61,6 +62,7 @@ export function IssuedTokensPage({ api }) {
                   <td>{r.idp}</td>
                   <td>{r.subject}</td>
                   <td class="mono">{r.clientId}</td>
+                  <td>{r.rule || <span class="muted">none</span>}</td>
                   <td>{r.scope || <span class="muted">none</span>}</td>
                   <td class="mono break">{r.jti || <span class="muted">none</span>}</td>
                   <td>{formatTime(r.expiresAt)}</td>

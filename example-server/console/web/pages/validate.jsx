@@ -85,6 +85,18 @@ function Verdict({ answer, decoded }) {
         </p>
       )}
       {answer.alreadyUsed && <p>Its jti is already recorded: the token endpoint refuses it until the assertion expires.</p>}
+      {answer.rule && (
+        <p class="admitted">
+          Admitted by trust rule <strong>{answer.rule}</strong>.
+        </p>
+      )}
+      {answer.shadow && (
+        <p class="shadow-verdict">
+          Shadow rules: {answer.shadow.decision === 'would_allow' ? `would allow (rule ${answer.shadow.rule})` : 'would deny'}; not
+          enforced.
+        </p>
+      )}
+      {answer.rules?.length > 0 && <RuleResults rules={answer.rules} />}
       {answer.notChecked?.length > 0 && <p class="muted">Not judged here: {answer.notChecked.join(', ')}.</p>}
       {header || claims ? (
         <div class="decoded">
@@ -102,4 +114,65 @@ function Verdict({ answer, decoded }) {
       )}
     </section>
   );
+}
+
+/** Each trust rule of the IdP, in evaluation order: whether it matched, and if not, what failed. */
+function RuleResults({ rules }) {
+  return (
+    <div class="rule-results">
+      <h3 id="rule-results-heading">Trust rules</h3>
+      <div class="table-wrap">
+        <table aria-labelledby="rule-results-heading">
+          <thead>
+            <tr>
+              <th scope="col">Rule</th>
+              <th scope="col">Mode</th>
+              <th scope="col">Result</th>
+              <th scope="col">Why</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rules.map((r) => (
+              <tr key={r.name}>
+                <th scope="row">{r.name}</th>
+                <td>{r.mode}</td>
+                <td>
+                  <span class={`badge ${r.matched ? 'ok' : 'bad'}`}>{r.matched ? 'matched' : 'not matched'}</span>
+                </td>
+                <td>
+                  <RuleWhy rule={r} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+function RuleWhy({ rule }) {
+  if (rule.matched) {
+    if (typeof rule.subject !== 'string') return <span>Matched.</span>;
+    return (
+      <span>
+        Subject <code class="subject">{rule.subject}</code>
+      </span>
+    );
+  }
+  const parts = [];
+  if (rule.clientAllowed === false) parts.push(<span key="client">The client is not in the rule's clients.</span>);
+  if (rule.failed) {
+    parts.push(
+      <span key="failed">
+        Condition not true: <code class="failed">{rule.failed.expression}</code>{' '}
+        <span class="muted">
+          (characters {rule.failed.start}–{rule.failed.end})
+        </span>
+      </span>,
+    );
+  }
+  if (rule.error) parts.push(<span key="error">Error: {rule.error}</span>);
+  if (parts.length === 0) parts.push(<span key="none">Not matched.</span>);
+  return <div class="why">{parts}</div>;
 }
