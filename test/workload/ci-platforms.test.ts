@@ -77,6 +77,7 @@ async function expectNoRuleMatched(assertion: string) {
   expectRefused(res, 400, 'invalid_grant');
   expect(res.body.error_description).toBe('No trust rule of the identity provider admits this assertion.');
   expect(host.outcomes.at(-1)).toMatchObject({ outcome: 'refused', reason: 'no_rule_matched', status: 400 });
+  expect(host.outcomes.at(-1)?.rule).toBeUndefined();
   expect([await fx.issuedCount(), await fx.replayCount()]).toEqual([issuedBefore, replayBefore]);
 }
 
@@ -87,7 +88,7 @@ describe('GitHub Actions (template github-actions)', () => {
     const subject = `github:${OCTO.ownerId}/${OCTO.repoId}:refs/heads/main`;
     expect(user).toEqual({ id: subject, sub: subject, idp: GITHUB_ISSUER, tenant: 'carbon.super' });
     expect(audit).toMatchObject({ idp_name: GITHUB_ISSUER, subject, rule_name: 'github-repository-branch', jti: claims.jti });
-    expect(host.outcomes.at(-1)).toMatchObject({ outcome: 'issued', issuer: GITHUB_ISSUER });
+    expect(host.outcomes.at(-1)).toMatchObject({ outcome: 'issued', issuer: GITHUB_ISSUER, rule: 'github-repository-branch' });
   });
 
   it('admits the immutable-id subject form too: the rule binds ids, not the subject', async () => {

@@ -67,6 +67,7 @@ describe('which rule admits', () => {
     const prod = await request(issuer);
     expect(prod.status).toBe(200);
     expect((await auditOf(prod.body.access_token)).rule_name).toBe('a-prod');
+    expect(host.outcomes.at(-1)).toMatchObject({ outcome: 'issued', rule: 'a-prod' });
     const staging = await request(issuer, { env: 'staging' });
     expect((await auditOf(staging.body.access_token)).rule_name).toBe('staging');
     const other = await request(issuer, { env: 'dev' });
@@ -103,7 +104,7 @@ describe('what a rule grants', () => {
     expect(ok.body.scope).toBe('read status');
     const before = await fx.issuedCount();
     expectRefused(await request(issuer, {}, { scope: 'read write' }), 400, 'invalid_scope');
-    expect(host.outcomes.at(-1)?.reason).toBe('scope_not_allowed');
+    expect(host.outcomes.at(-1)).toMatchObject({ reason: 'scope_not_allowed', rule: 'read-only' });
     expect(await fx.issuedCount()).toBe(before);
   });
 
@@ -143,7 +144,7 @@ describe('shadow rules and IdPs without enforced rules', () => {
     ]);
     const before = await fx.issuedCount();
     expectRefused(await request(issuer, { env: 'dev' }), 400, 'invalid_grant');
-    expect(host.outcomes.at(-1)?.reason).toBe('no_rule_matched');
+    expect(host.outcomes.at(-1)).toMatchObject({ reason: 'no_rule_matched', shadow: 'would_allow', shadowRule: 'shadow-anything' });
     expect(await fx.issuedCount()).toBe(before);
   });
 
@@ -155,6 +156,8 @@ describe('shadow rules and IdPs without enforced rules', () => {
     const res = await request(issuer);
     expect(res.status).toBe(200);
     expect((await auditOf(res.body.access_token)).rule_name).toBe('prod');
+    expect(host.outcomes.at(-1)).toMatchObject({ outcome: 'issued', rule: 'prod', shadow: 'would_deny' });
+    expect(host.outcomes.at(-1)?.shadowRule).toBeUndefined();
   });
 
   it('an IdP with only shadow rules behaves as one without rules: every valid assertion, sub as the user, no rule audited', async () => {
@@ -163,6 +166,7 @@ describe('shadow rules and IdPs without enforced rules', () => {
     for (const { issuer } of [shadowOnly, none]) {
       const res = await request(issuer, { env: 'dev' });
       expect(res.status).toBe(200);
+      expect(host.outcomes.at(-1)?.rule).toBeUndefined();
       expect(host.model.tokens.get(res.body.access_token).user.id).toBe('workload-1');
       expect(await auditOf(res.body.access_token)).toMatchObject({ subject: 'workload-1', rule_name: null });
     }
