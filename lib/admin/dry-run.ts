@@ -116,10 +116,13 @@ export async function dryRunAssertion(deps: DryRunDeps, tenant: Tenant, input: D
     // Step 7, the IdP's and the admitting rule's part.
     checkScopePolicy(parseRequestedScope(input.scope), verified.idp.allowedScopes, null, verified.rule?.scopes ?? null);
 
-    const alreadyUsed = await deps.repository.isReplayRecorded(
-      { tenantId: verified.idp.tenantId, idpName: verified.idp.name, replayKey: verified.replayKey },
-      now,
-    );
+    // Under the reuse policy no use is recorded and none refuses (a record left from an earlier `once` period neither).
+    const alreadyUsed =
+      verified.idp.replayPolicy !== 'reuse' &&
+      (await deps.repository.isReplayRecorded(
+        { tenantId: verified.idp.tenantId, idpName: verified.idp.name, replayKey: verified.replayKey },
+        now,
+      ));
     const verifiedParts = {
       idp: { id: verified.idp.id, name: verified.idp.name },
       claims: verified.claims,

@@ -1,7 +1,12 @@
-import { Environment } from '@marcbachmann/cel-js';
+import type * as Cel from '@marcbachmann/cel-js' with { 'resolution-mode': 'import' };
 import { OAuth2JwtBearerError } from '../errors';
 import { MAX_CONCATENATIONS, MAX_DURATION_LITERAL_LENGTH, MAX_JOIN_SEPARATOR_LENGTH, MAX_REGEX_CALLS, boundProblem } from './bounds';
 import { MAX_REGEX_BRANCHES, MAX_REGEX_LENGTH } from './regex';
+
+// cel-js ships ESM only. This CommonJS build require()s it (Node ≥ 20.19, the package's engines); a static
+// import would read as ESM-from-CommonJS to hosts that type-check our sources with module node16.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Environment } = require('@marcbachmann/cel-js') as typeof Cel;
 
 /**
  * The one CEL environment of trust rules (https://cel.dev; @marcbachmann/cel-js). It declares exactly

@@ -49,7 +49,7 @@ export const TRUST_RULE_TEMPLATES: readonly TrustRuleTemplate[] = [
     id: 'github-actions',
     title: 'GitHub Actions: one repository, one branch',
     description:
-      "Admits workflow runs of one repository, by its owner's and its own immutable ids, on one branch, and no pull request run. " +
+      "Admits workflow runs of one repository, by its owner's and its own immutable ids, on one branch, and no pull request run (pull_request_target runs carry the base branch's ref). " +
       'GitHub signs every customer’s tokens with one issuer: a rule that does not bind repository_owner_id trusts all of GitHub.',
     issuer: 'https://token.actions.githubusercontent.com',
     identityProvider: { replayPolicy: 'once', requireJti: true, maxAssertionLifetimeSeconds: 3600, discovery: true },
@@ -62,7 +62,7 @@ export const TRUST_RULE_TEMPLATES: readonly TrustRuleTemplate[] = [
       name: 'github-repository-branch',
       condition:
         "claims.repository_owner_id == '{{OWNER_ID}}' && claims.repository_id == '{{REPOSITORY_ID}}' && " +
-        "claims.ref == '{{REF}}' && claims.event_name != 'pull_request'",
+        "claims.ref == '{{REF}}' && !(claims.event_name in ['pull_request', 'pull_request_target'])",
       subject: "'github:' + claims.repository_owner_id + '/' + claims.repository_id + ':' + claims.ref",
     },
   },

@@ -9,7 +9,9 @@ import { checkAlgorithmAllowed, checkHeader } from './header';
 import { checkPolicy } from './policy';
 import { verifySignature } from './signature';
 import { isStorableText } from '../shared/text';
-import { compiledRulesOf, matchRule, ruleVariables, shadowVerdict, type RuleVariables, type ShadowVerdict } from '../rules';
+// The modules themselves, not the rules index: its re-exports compile to getters on the hot path.
+import { ruleVariables, type RuleVariables } from '../rules/cel';
+import { compiledRulesOf, matchRule, shadowVerdict, type ShadowVerdict } from '../rules/rule-set';
 
 /** Options of {@link createAssertionVerifier}; all optional, validated when the verifier is built. */
 export interface AssertionVerifierOptions {

@@ -88,6 +88,17 @@ describe('a valid assertion', () => {
         notChecked: ['allowed_clients', 'client_scopes', 'model_validate_scope', 'resolve_user'],
       });
       expect(await rowCounts()).toEqual(before);
+      // Under the reuse policy no record refuses, not even one left from an earlier `once` period.
+      const reuse = await fx
+        .admin('patch', `/identity-providers/${idpId}`)
+        .send({ replayPolicy: 'reuse', maxAssertionLifetimeSeconds: 3600 });
+      expect(reuse.status).toBe(200);
+      expect((await validate({ assertion })).body).toMatchObject({ valid: true, alreadyUsed: false });
+      const once = await fx
+        .admin('patch', `/identity-providers/${idpId}`)
+        .send({ replayPolicy: 'once', maxAssertionLifetimeSeconds: 86400 });
+      expect(once.status).toBe(200);
+      expect((await validate({ assertion })).body).toMatchObject({ valid: false, reason: 'jti_replayed', alreadyUsed: true });
       // An expired record does not count (the jti may be used again).
       await fx.db
         .knex('jwt_bearer_used_assertions')

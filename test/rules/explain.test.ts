@@ -38,7 +38,7 @@ describe('the failing conjunct', () => {
     ['another owner', { repository_owner_id: '99' }, "claims.repository_owner_id == '1342004'"],
     ['another repository', { repository_id: '1' }, "claims.repository_id == '17273051'"],
     ['another branch', { ref: 'refs/heads/feature' }, "claims.ref == 'refs/heads/main'"],
-    ['a pull request', { event_name: 'pull_request' }, "claims.event_name != 'pull_request'"],
+    ['a pull request', { event_name: 'pull_request' }, "!(claims.event_name in ['pull_request', 'pull_request_target'])"],
     ['a wrong owner and branch: the first of them', { repository_owner_id: '99', ref: 'x' }, "claims.repository_owner_id == '1342004'"],
   ])('%s', (_label, over, conjunct) => {
     const [explanation] = explain(idp, over);
@@ -57,7 +57,7 @@ describe('the failing conjunct', () => {
     const [explanation] = explainRules(idp, ruleVariables(noEvent, {}, 'c'));
     expect(explanation).toMatchObject({
       matched: false,
-      failed: at(github.condition, "claims.event_name != 'pull_request'"),
+      failed: at(github.condition, "!(claims.event_name in ['pull_request', 'pull_request_target'])"),
       error: 'No such key: event_name',
     });
   });

@@ -114,6 +114,9 @@ describe('GitHub Actions (template github-actions)', () => {
   it('refuses a pull request run, even one whose ref names main', async () => {
     await expectNoRuleMatched(await sign('github', githubPullRequestClaims(TOKEN_URL)));
     await expectNoRuleMatched(await sign('github', githubPullRequestClaims(TOKEN_URL, { ref: 'refs/heads/main' })));
+    // pull_request_target runs a fork's pull request with the base branch's ref and the base's secrets.
+    const target = { event_name: 'pull_request_target', ref: 'refs/heads/main', sub: `repo:${OCTO.owner}/${OCTO.repo}:pull_request` };
+    await expectNoRuleMatched(await sign('github', githubPullRequestClaims(TOKEN_URL, target)));
   });
 
   it('refuses a token without the claims the rule reads (an evaluation error is no match)', async () => {
