@@ -94,7 +94,7 @@ export interface IssuedTokenRow {
  * The select list of an IdP with its aliases, certificates and trust rules, for
  * `FROM jwt_bearer_identity_providers i`: one round trip, since each aggregate is a correlated subquery.
  * Aliases come in the order they were added; certificates likewise (ties broken by id, so the order is
- * stable); rules in evaluation order (position, then name).
+ * stable); rules in evaluation order (position, then name by code point, as the rule engine orders them).
  */
 export const IDP_SELECT = `
   i.id, i.tenant_id, i.name, i.display_name, i.enabled, i.algorithms, i.jwks_uri, i.require_jti,
@@ -114,7 +114,7 @@ export const IDP_SELECT = `
                 'scopes', r.scopes, 'mode', r.mode, 'position', r.position,
                 'created_at_ms', floor(extract(epoch from r.created_at) * 1000),
                 'updated_at_ms', floor(extract(epoch from r.updated_at) * 1000))
-              order by r.position, r.name)
+              order by r.position, r.name collate "C")
               from jwt_bearer_idp_rules r where r.idp_id = i.id), '[]'::json) as rules`;
 
 /** Maps a tenant row. */

@@ -89,7 +89,7 @@ describe('owner_id_unbound', () => {
       "claims.repository_owner_id.startsWith('1342')",
       "claims.repository_owner_id.matches('^1342004$')",
       'has(claims.repository_owner_id)',
-      "['1342004'].exists(id, id == claims.repository_owner_id)",
+      "[claims.repository_owner_id].exists(id, id == '1342004')",
       'claims.repository_owner_id == claims.repository_id',
       "claims.environment == 'prod' ? claims.repository_owner_id == '1342004' : true",
     ]) {
