@@ -1,4 +1,4 @@
-import type { CelNode, SourceRange } from './cel';
+import type { CelNode, SourceRange } from './syntax';
 import { regexProblem } from './regex';
 
 /**

@@ -2,6 +2,9 @@ import type * as Cel from '@marcbachmann/cel-js' with { 'resolution-mode': 'impo
 import { OAuth2JwtBearerError } from '../errors';
 import { MAX_CONCATENATIONS, MAX_DURATION_LITERAL_LENGTH, MAX_JOIN_SEPARATOR_LENGTH, MAX_REGEX_CALLS, boundProblem } from './bounds';
 import { MAX_REGEX_BRANCHES, MAX_REGEX_LENGTH } from './regex';
+import type { CelNode, SourceRange } from './syntax';
+
+export type { CelNode, SourceRange } from './syntax';
 
 // cel-js ships ESM only. This CommonJS build require()s it (Node ≥ 20.19, the package's engines); a static
 // import would read as ESM-from-CommonJS to hosts that type-check our sources with module node16.
@@ -88,12 +91,6 @@ export function ruleVariables(
 /** Which of a rule's expressions: the condition (bool) or the subject (string). */
 export type RuleExpressionField = 'condition' | 'subject';
 
-/** Where in an expression's source a problem is: zero-based character offsets, `end` exclusive. */
-export interface SourceRange {
-  start: number;
-  end: number;
-}
-
 /**
  * A rule expression that does not compile: a syntax or type error, an unknown variable, or a limit
  * exceeded. `code` is `rule_expression_invalid`; `field` and `range` say where.
@@ -115,14 +112,6 @@ export interface CompiledExpression {
   /** cel-js's parse tree (nodes `{ op, args, start, end }`), for explanations and lint. */
   readonly ast: CelNode;
   evaluate(variables: RuleVariables): unknown;
-}
-
-/** A node of cel-js's parse tree, as far as explanations and lint read it. */
-export interface CelNode {
-  op: string;
-  args: unknown;
-  start: number;
-  end: number;
 }
 
 const EXPECTED: Record<RuleExpressionField, string> = { condition: 'bool', subject: 'string' };
