@@ -42,12 +42,6 @@ export function fillTemplate(template, values) {
   }
 }
 
-/** The templates of `GET /admin/rule-templates`, whether the answer is the list or `{ templates }`. */
-export function templatesOf(answer) {
-  if (Array.isArray(answer)) return answer;
-  return answer && Array.isArray(answer.templates) ? answer.templates : [];
-}
-
 /**
  * Where `{start, end}` falls in `source`, for a caret under it: the line that holds `start` (1-based
  * line and column) and how many characters of that line the range covers (at least one, so that an

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, fieldRoot } from '../api.js';
 import { ConfirmDelete, ExpressionField, Notice, SelectField, TextArea, TextField, useLoad, Warnings } from '../components.jsx';
 import { integer, lines, words } from '../form-values.js';
-import { fillTemplate, templatesOf, uniqueWarnings } from '../rules.js';
+import { fillTemplate, uniqueWarnings } from '../rules.js';
 
 /** Which form field shows an API error about a rule's `field`. */
 const FIELD_IDS = {
@@ -345,7 +345,7 @@ function TemplatePicker({ api, idp, onFill }) {
   const [id, setId] = useState('');
   const [values, setValues] = useState({});
   const [errors, setErrors] = useState({});
-  const templates = templatesOf(loaded.data);
+  const templates = loaded.data ?? []; // the API answers the list itself
   const template = templates.find((t) => t.id === id);
 
   if (loaded.error) return <Notice kind="error">{`Templates: ${loaded.error.message}`}</Notice>;
